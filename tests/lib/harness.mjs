@@ -1,0 +1,150 @@
+// Test harness for cross-process tests: real binaries on loopback, ephemeral ports, temp dirs,
+// polling with deadlines, and every spawned process ended (and recorded for scripts/test).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN_DIR = process.env.ZLH_BIN_DIR ?? path.resolve(import.meta.dirname, '../../build/release/bin');
+export const SOURCE_DIR = process.env.ZLH_SOURCE_DIR ?? path.resolve(import.meta.dirname, '../..');
+const PID_DIR = process.env.ZLH_PID_DIR;
+
+const live = new Set();
+function endAll() {
+  for (const p of live) {
+    try { process.kill(p.pid, 'SIGKILL'); } catch {}
+  }
+}
+process.on('exit', endAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { endAll(); process.exit(130); });
+
+export function tempDir(prefix = 'zlh-test-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a truthy value; throws with `what` after timeoutMs. */
+export async function waitFor(what, fn, { timeoutMs = 10000, intervalMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` + (lastErr ? `: ${lastErr.message}` : ''));
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** A spawned process whose output goes to a log file; recorded so scripts/test can end it. */
+export class Proc {
+  constructor(name, cmd, args, { cwd, env, logDir } = {}) {
+    this.name = name;
+    this.logPath = path.join(logDir ?? os.tmpdir(), `${name}-${Date.now()}.log`);
+    const log = fs.openSync(this.logPath, 'a');
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.pid = this.child.pid;
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        live.delete(this);
+        if (PID_DIR) fs.rmSync(path.join(PID_DIR, String(this.pid)), { force: true });
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+    live.add(this);
+    if (PID_DIR) {
+      fs.mkdirSync(PID_DIR, { recursive: true });
+      fs.writeFileSync(path.join(PID_DIR, String(this.pid)), [cmd, ...args].join(' '));
+    }
+  }
+  get running() { return !this.exitInfo; }
+  log() { try { return fs.readFileSync(this.logPath, 'utf8'); } catch { return ''; } }
+  async kill(signal = 'SIGKILL') {
+    if (!this.running) return this.exitInfo;
+    try { this.child.kill(signal); } catch {}
+    return this.exited;
+  }
+  /** SIGTERM, then SIGKILL after graceMs. Returns the exit info of the first signal's outcome. */
+  async stop(graceMs = 5000) {
+    if (!this.running) return this.exitInfo;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const info = await this.exited;
+    clearTimeout(t);
+    return info;
+  }
+}
+
+/** Runs a command to completion: {code, stdout, stderr}. */
+export function run(cmd, args, { env, cwd, timeoutMs = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} timed out`)); }, timeoutMs);
+    child.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
+    child.on('error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+/** HTTP with JSON: {status, headers, body (parsed JSON or text)}. */
+export async function http(method, url, { token, body, headers = {}, timeoutMs = 10000 } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload;
+  if (body !== undefined) {
+    payload = typeof body === 'string' ? body : JSON.stringify(body);
+    h['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(url, { method, headers: h, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  let parsed = text;
+  try { parsed = JSON.parse(text); } catch {}
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Parses Prometheus text into [{name, labels, value}]. */
+export function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/);
+    if (!m) continue;
+    const labels = {};
+    if (m[3]) for (const lm of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]] = lm[2];
+    out.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** Sum of the samples named `name` whose labels include `match`. */
+export function metricValue(samples, name, match = {}) {
+  let sum = 0, found = false;
+  for (const s of samples) {
+    if (s.name !== name) continue;
+    if (Object.entries(match).every(([k, v]) => s.labels[k] === v)) { sum += s.value; found = true; }
+  }
+  return found ? sum : undefined;
+}

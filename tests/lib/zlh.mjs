@@ -1,0 +1,111 @@
+// Drives the real zlh-coordinator and zlh-agent binaries through their documented contracts
+// (docs/configuration.md, docs/api.md).
+import fs from 'node:fs';
+import path from 'node:path';
+import { BIN_DIR, Proc, freePort, http, parseMetrics, run, tempDir, waitFor } from './harness.mjs';
+
+export const COORDINATOR_BIN = path.join(BIN_DIR, 'zlh-coordinator');
+export const AGENT_BIN = path.join(BIN_DIR, 'zlh-agent');
+
+export class Coordinator {
+  /** Creates a config and database in a temp dir (init), without starting the server. */
+  static async create({ extraToml = '' } = {}) {
+    const c = new Coordinator();
+    c.dir = tempDir('zlh-coord-');
+    c.port = await freePort();
+    c.url = `http://127.0.0.1:${c.port}`;
+    c.configPath = path.join(c.dir, 'coordinator.toml');
+    fs.writeFileSync(c.configPath, [
+      '[server]', `listen = "127.0.0.1:${c.port}"`, '',
+      '[database]', `url = "sqlite://${path.join(c.dir, 'zlh.db')}"`, '',
+      '[agents]', 'ping_interval_s = 5', 'link_timeout_s = 15', 'job_timeout_s = 10', '',
+      '[log]', 'level = "debug"', '', extraToml].join('\n'));
+    const r = await c.cli(['init', '--json']);
+    if (r.code !== 0) throw new Error(`init failed (${r.code}): ${r.stderr}`);
+    c.adminToken = JSON.parse(r.stdout).token;
+    return c;
+  }
+
+  cli(args) {
+    return run(COORDINATOR_BIN, ['--config', this.configPath, ...args]);
+  }
+
+  async addNode(name) {
+    const r = await this.cli(['node', 'add', name, '--json']);
+    if (r.code !== 0) throw new Error(`node add failed (${r.code}): ${r.stderr}`);
+    const j = JSON.parse(r.stdout);
+    return { id: j.node.id, name: j.node.name, token: j.token };
+  }
+
+  async start() {
+    this.proc = new Proc('coordinator', COORDINATOR_BIN, ['--config', this.configPath, 'serve'], { logDir: this.dir });
+    await waitFor('coordinator /healthz', async () => {
+      if (!this.proc.running) throw new Error(`coordinator exited: ${this.proc.log().slice(-2000)}`);
+      return (await http('GET', `${this.url}/healthz`, { timeoutMs: 1000 })).status === 200;
+    });
+    return this;
+  }
+
+  api(method, p, opts = {}) {
+    return http(method, `${this.url}${p}`, { token: this.adminToken, ...opts });
+  }
+
+  async node(id) {
+    const r = await this.api('GET', `/api/v1/nodes/${id}`);
+    return r.status === 200 ? r.body : undefined;
+  }
+
+  async metrics() {
+    const r = await this.api('GET', '/metrics');
+    if (r.status !== 200) throw new Error(`coordinator /metrics: ${r.status}`);
+    return parseMetrics(r.text);
+  }
+
+  async stop() { if (this.proc) await this.proc.stop(); }
+  async kill() { if (this.proc) await this.proc.kill('SIGKILL'); }
+}
+
+export class Agent {
+  /** Writes agent.toml + node.token (0600) in a temp dir. */
+  static async create({ coordinatorUrl, nodeId, token, backoffInitialMs = 200, backoffMaxMs = 2000, extraToml = '' }) {
+    const a = new Agent();
+    a.dir = tempDir('zlh-agent-');
+    a.metricsPort = await freePort();
+    a.metricsUrl = `http://127.0.0.1:${a.metricsPort}`;
+    a.tokenPath = path.join(a.dir, 'node.token');
+    fs.writeFileSync(a.tokenPath, `${token}\n`, { mode: 0o600 });
+    a.configPath = path.join(a.dir, 'agent.toml');
+    const wsUrl = coordinatorUrl.replace(/^http/, 'ws');
+    fs.writeFileSync(a.configPath, [
+      `node_id = "${nodeId}"`, '',
+      '[coordinator]', `url = "${wsUrl}"`, `token_file = "${a.tokenPath}"`,
+      `backoff_initial_ms = ${backoffInitialMs}`, `backoff_max_ms = ${backoffMaxMs}`, '',
+      '[metrics]', `listen = "127.0.0.1:${a.metricsPort}"`, '',
+      '[state]', `dir = "${path.join(a.dir, 'state')}"`, `runtime_dir = "${path.join(a.dir, 'run')}"`, '',
+      '[log]', 'level = "debug"', '', extraToml].join('\n'));
+    return a;
+  }
+
+  async start() {
+    this.proc = new Proc('agent', AGENT_BIN, ['--config', this.configPath], { logDir: this.dir });
+    await waitFor('agent /healthz', async () => {
+      if (!this.proc.running) throw new Error(`agent exited: ${this.proc.log().slice(-2000)}`);
+      return (await http('GET', `${this.metricsUrl}/healthz`, { timeoutMs: 1000 })).status === 200;
+    });
+    return this;
+  }
+
+  async metrics() {
+    const r = await http('GET', `${this.metricsUrl}/metrics`);
+    if (r.status !== 200) throw new Error(`agent /metrics: ${r.status}`);
+    return parseMetrics(r.text);
+  }
+
+  async stop() { if (this.proc) await this.proc.stop(); }
+  async kill() { if (this.proc) await this.proc.kill('SIGKILL'); }
+}
+
+/** Waits until the coordinator reports the node with the given status. */
+export function waitNodeStatus(coord, nodeId, status, timeoutMs = 5000) {
+  return waitFor(`node ${nodeId} ${status}`, async () => (await coord.node(nodeId))?.status === status, { timeoutMs, intervalMs: 25 });
+}
