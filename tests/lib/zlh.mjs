@@ -37,6 +37,16 @@ export class Coordinator {
     return { id: j.node.id, name: j.node.name, token: j.token };
   }
 
+  async addNodeApi(name) {
+    const r = await this.api('POST', '/api/v1/nodes', { body: { name } });
+    if (r.status !== 201) throw new Error(`POST /api/v1/nodes: ${r.status} ${r.text}`);
+    return { id: r.body.node.id, name, token: r.body.token };
+  }
+
+  async healthz() {
+    return (await http('GET', `${this.url}/healthz`)).body;
+  }
+
   async start() {
     this.proc = new Proc('coordinator', COORDINATOR_BIN, ['--config', this.configPath, 'serve'], { logDir: this.dir });
     await waitFor('coordinator /healthz', async () => {
