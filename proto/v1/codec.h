@@ -18,6 +18,11 @@ struct Limits {
   int max_depth = 32;                  // nesting of objects/arrays, envelope included
 };
 
+/// Envelope ids are 1-128 bytes.
+inline constexpr size_t kMaxIdBytes = 128;
+/// DecodeError::message is cut to this many bytes (it quotes peer input and is sent back).
+inline constexpr size_t kMaxDecodeMessageBytes = 300;
+
 enum class DecodeErrorKind { kMalformed, kUnknownType, kWrongVersion, kOversize, kTooDeep, kBadShape };
 
 /// Wire code for a decode error: "malformed", "unknown_type", "wrong_version", "oversize",

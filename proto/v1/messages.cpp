@@ -1,5 +1,6 @@
 #include "proto/v1/messages.h"
 
+#include <cmath>
 #include <limits>
 #include <type_traits>
 
@@ -7,18 +8,56 @@ namespace zlh::proto {
 namespace {
 using nlohmann::json;
 
-// nlohmann converts -1 to a huge unsigned and 1.5 to 1 silently: numbers are checked first.
+template <class T>
+struct IsVector : std::false_type {};
+template <class T, class A>
+struct IsVector<std::vector<T, A>> : std::true_type {};
+
+[[noreturn]] void typeError(const json& v, const char* key, const std::string& what) {
+  throw json::type_error::create(302, std::string(key) + " " + what, &v);
+}
+
+// An integer that fits T exactly. Parsed non-negative numbers are stored as unsigned, numbers
+// built in C++ from signed types as signed: both are accepted when the value is in range.
+template <class T>
+bool integerFits(const json& v) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<T>::max());
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= kMax;
+  if (!v.is_number_integer()) return false;
+  const int64_t x = v.get<int64_t>();
+  if constexpr (std::is_unsigned_v<T>) {
+    return x >= 0 && static_cast<uint64_t>(x) <= kMax;
+  } else {
+    return x >= std::numeric_limits<T>::min() && x <= std::numeric_limits<T>::max();
+  }
+}
+
+// nlohmann converts -1 to a huge unsigned, 1.5 to 1, true to 1 and 3e10 to an int with undefined
+// behaviour: numbers (also inside arrays) are checked before conversion.
 template <class T>
 void get(const json& v, const char* key, T& out) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    bool fits = std::is_unsigned_v<T> ? v.is_number_unsigned() : v.is_number_integer();
-    if (!fits) throw json::type_error::create(302, std::string(key) + " must be an integer" +
-                                                       (std::is_unsigned_v<T> ? " >= 0" : ""), &v);
-    bool inRange = std::is_unsigned_v<T>
-                       ? v.get<uint64_t>() <= std::numeric_limits<T>::max()
-                       : (v.get<int64_t>() >= std::numeric_limits<T>::min() &&
-                          v.get<int64_t>() <= std::numeric_limits<T>::max());
-    if (!inRange) throw json::type_error::create(302, std::string(key) + " is out of range", &v);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) typeError(v, key, "must be a boolean");
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer())
+      typeError(v, key, std::is_unsigned_v<T> ? "must be an integer >= 0" : "must be an integer");
+    if (!integerFits<T>(v)) typeError(v, key, "is out of range");
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      typeError(v, key, "must be a finite number");
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) typeError(v, key, "must be a string");
+  } else if constexpr (IsVector<T>::value) {
+    if (!v.is_array()) typeError(v, key, "must be an array");
+    T tmp;
+    tmp.reserve(v.size());
+    for (const auto& e : v) {
+      typename T::value_type x{};
+      get(e, key, x);
+      tmp.push_back(std::move(x));
+    }
+    out = std::move(tmp);
+    return;
   }
   v.get_to(out);
 }
@@ -41,13 +80,15 @@ void optOr(const json& j, const char* key, T& out) {
 }
 void reqObject(const json& j, const char* key, json& out) {
   const auto& v = j.at(key);
-  if (!v.is_object()) throw json::type_error::create(302, std::string(key) + " must be an object", &j);
+  if (!v.is_object())
+    throw json::type_error::create(302, std::string(key) + " must be an object", &j);
   out = v;
 }
 void optObject(const json& j, const char* key, json& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
-  if (!it->is_object()) throw json::type_error::create(302, std::string(key) + " must be an object", &j);
+  if (!it->is_object())
+    throw json::type_error::create(302, std::string(key) + " must be an object", &j);
   out = *it;
 }
 void requireObject(const json& j) {
@@ -76,7 +117,10 @@ void from_json(const json& j, PluginInfo& v) {
 }
 
 void to_json(json& j, const InstanceSummary& v) {
-  j = {{"id", v.id}, {"template", v.template_name}, {"state", v.state}, {"state_version", v.state_version}};
+  j = {{"id", v.id},
+       {"template", v.template_name},
+       {"state", v.state},
+       {"state_version", v.state_version}};
 }
 void from_json(const json& j, InstanceSummary& v) {
   requireObject(j);
@@ -87,8 +131,9 @@ void from_json(const json& j, InstanceSummary& v) {
 }
 
 void to_json(json& j, const Hello& v) {
-  j = {{"node_id", v.node_id},     {"agent_version", v.agent_version}, {"protocols", v.protocols},
-       {"plugins", v.plugins},     {"capacity", v.capacity},           {"metrics_url", v.metrics_url},
+  j = {{"node_id", v.node_id},     {"agent_version", v.agent_version},
+       {"protocols", v.protocols}, {"plugins", v.plugins},
+       {"capacity", v.capacity},   {"metrics_url", v.metrics_url},
        {"instances", v.instances}};
 }
 void from_json(const json& j, Hello& v) {
@@ -117,7 +162,8 @@ void from_json(const json& j, Welcome& v) {
 }
 
 void to_json(json& j, const JobStart& v) {
-  j = {{"job_id", v.job_id}, {"kind", v.kind}, {"params", v.params}, {"deadline_ms", v.deadline_ms}};
+  j = {
+      {"job_id", v.job_id}, {"kind", v.kind}, {"params", v.params}, {"deadline_ms", v.deadline_ms}};
   if (v.instance_id) j["instance_id"] = *v.instance_id;
 }
 void from_json(const json& j, JobStart& v) {
@@ -146,7 +192,8 @@ void to_json(json& j, const JobDone& v) {
   if (v.error) {
     j["error"] = *v.error;
   } else {
-    j["result"] = v.result.value_or(json::object());
+    // A null result would read back as "neither result nor error": send {} instead.
+    j["result"] = v.result && !v.result->is_null() ? *v.result : json::object();
   }
   if (v.redelivered) j["redelivered"] = true;
 }
@@ -192,7 +239,9 @@ void from_json(const json& j, InstanceCrashed& v) {
 }
 
 void to_json(json& j, const InstanceUnresponsive& v) {
-  j = {{"instance_id", v.instance_id}, {"state_version", v.state_version}, {"unresponsive", v.unresponsive}};
+  j = {{"instance_id", v.instance_id},
+       {"state_version", v.state_version},
+       {"unresponsive", v.unresponsive}};
 }
 void from_json(const json& j, InstanceUnresponsive& v) {
   requireObject(j);
@@ -202,8 +251,11 @@ void from_json(const json& j, InstanceUnresponsive& v) {
 }
 
 void to_json(json& j, const StreamOpen& v) {
-  j = {{"stream_id", v.stream_id}, {"kind", v.kind},     {"instance_id", v.instance_id},
-       {"params", v.params},       {"initial_credit", v.initial_credit}};
+  j = {{"stream_id", v.stream_id},
+       {"kind", v.kind},
+       {"instance_id", v.instance_id},
+       {"params", v.params},
+       {"initial_credit", v.initial_credit}};
 }
 void from_json(const json& j, StreamOpen& v) {
   requireObject(j);
@@ -225,7 +277,9 @@ void from_json(const json& j, StreamClose& v) {
   opt(j, "error", v.error);
 }
 
-void to_json(json& j, const StreamCredit& v) { j = {{"stream_id", v.stream_id}, {"bytes", v.bytes}}; }
+void to_json(json& j, const StreamCredit& v) {
+  j = {{"stream_id", v.stream_id}, {"bytes", v.bytes}};
+}
 void from_json(const json& j, StreamCredit& v) {
   requireObject(j);
   req(j, "stream_id", v.stream_id);
