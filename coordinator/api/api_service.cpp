@@ -1,0 +1,94 @@
+#include "coordinator/api/api_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace zlh::coordinator::api {
+namespace {
+using store::Role;
+}  // namespace
+
+ApiService::ApiService(store::Store& store, common::Metrics& metrics, gateway::NodeLinks& links,
+                       ApiOptions options)
+    : store_(store), metrics_(metrics), links_(links), options_(options) {
+  registerRoutes();
+}
+
+void ApiService::registerRoutes() {
+  using namespace std::placeholders;
+  router_.add("GET", "/healthz", [this](const Request& r, const Params& p, Responder d) {
+    healthz(r, p, std::move(d));
+  });
+  // The agent endpoint only answers WebSocket upgrades (handled by the network layer).
+  router_.add("GET", "/agent/v1/connect", [](const Request&, const Params&, Responder d) {
+    d(errorResponse(400, "invalid_argument", "this endpoint takes a WebSocket upgrade (subprotocol zlh.agent.v1)"));
+  });
+  route("GET", "/metrics", {Role::kAdmin, Role::kMetrics},
+        [this](auto& r, auto& p, auto& w, Responder d) { metrics(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/users", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { createUser(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/users/{id}/tokens", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { createUserToken(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/nodes", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { createNode(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/nodes", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { listNodes(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/nodes/{id}", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { getNode(r, p, w, std::move(d)); });
+  route("DELETE", "/api/v1/nodes/{id}", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { deleteNode(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/nodes/{id}/jobs", {Role::kAdmin},
+        [this](auto& r, auto& p, auto& w, Responder d) { runJob(r, p, w, std::move(d)); });
+}
+
+void ApiService::route(const std::string& method, const std::string& pattern, Roles roles,
+                       std::function<void(const Request&, const Params&, const Principal&, Responder)> fn) {
+  std::vector<Role> allowed(roles);
+  router_.add(method, pattern, [this, allowed, fn = std::move(fn)](const Request& req, const Params& params,
+                                                                   Responder done) {
+    auto who = authenticate(req, store_);
+    if (!who) return done(errorResponse(who.error()));
+    bool ok = false;
+    for (auto r : allowed) ok = ok || who->role == r;
+    if (!ok) {
+      return done(errorResponse(proto::makeError(
+          proto::ErrorCode::kPermissionDenied,
+          "role " + std::string(store::toString(who->role)) + " may not do this")));
+    }
+    fn(req, params, *who, std::move(done));
+  });
+}
+
+void ApiService::handle(const Request& request, Responder respond) {
+  // The route template is known only after matching; the responder may run later.
+  auto route = std::make_shared<std::string>("other");
+  auto wrapped = [this, route, respond = std::move(respond), method = request.method,
+                  path = request.path](Response r) {
+    metrics_.incHttpRequest(*route, r.status);
+    spdlog::debug("{} {} -> {}", method, path.substr(0, 200), r.status);
+    respond(std::move(r));
+  };
+  RouteMatch m = router_.match(request.method, request.path);
+  *route = m.route;
+  router_.dispatch(request, std::move(wrapped));
+}
+
+void ApiService::healthz(const Request&, const Params&, Responder done) {
+  auto st = store_.ping();
+  nlohmann::json db = {{"ok", st.ok()}};
+  if (!st) {
+    spdlog::error("health check: store unreachable: {}", st.error().message);
+    db["error"] = st.error().message;
+  }
+  nlohmann::json body = {{"status", st ? "ok" : "degraded"},
+                         {"checks", {{"db", db}, {"agents_online", links_.onlineCount()}}}};
+  done(jsonResponse(st ? 200 : 503, body));
+}
+
+void ApiService::metrics(const Request&, const Params&, const Principal&, Responder done) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render();
+  done(std::move(r));
+}
+
+}  // namespace zlh::coordinator::api

@@ -1,0 +1,48 @@
+#pragma once
+// The coordinator's Prometheus metrics (text format 0.0.4). Thread-safe: the lws thread counts
+// upgrade refusals, the logic thread the rest.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zlh::coordinator::common {
+
+class Metrics {
+ public:
+  /// Reasons of zlh_agent_link_auth_failures_total, all exported from the start at 0.
+  static const std::vector<std::string>& authFailureReasons();
+
+  explicit Metrics(std::string_view version);
+
+  void setAgentsConnected(int64_t n);
+  void incAuthFailure(std::string_view reason);
+  void incLinkReplacement();
+  /// `route` is the route template ("/api/v1/nodes/{id}") or "other".
+  void incHttpRequest(std::string_view route, int code);
+  /// `result`: ok | error | timeout | unavailable. Odd or too many kinds are folded into "other".
+  void incJob(std::string_view kind, std::string_view result);
+
+  std::string render() const;
+  /// Current value of one series, 0 when absent (tests).
+  double value(std::string_view name, const std::vector<std::string>& labels = {}) const;
+
+ private:
+  struct Family {
+    std::string name;
+    std::string help;
+    std::string type;
+    std::vector<std::string> label_names;
+    std::map<std::vector<std::string>, double> series;
+  };
+  Family& family(std::string_view name);
+  const Family* findFamily(std::string_view name) const;
+  void add(std::string_view name, std::vector<std::string> labels, double delta);
+
+  mutable std::mutex mu_;
+  std::vector<Family> families_;
+};
+
+}  // namespace zlh::coordinator::common

@@ -1,0 +1,55 @@
+#pragma once
+// coordinator.toml (docs/configuration.md). Every error names the file, the key and the reason:
+// "<file>: <key>: <reason>", which main prints after "zlh-coordinator: " and exits 2.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proto/v1/result.h"
+
+namespace zlh::coordinator::main {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/zlh-coordinator/coordinator.toml";
+
+struct ListenAddress {
+  std::string host;  // IP literal, IPv6 without brackets
+  uint16_t port = 0;
+};
+
+struct Config {
+  std::string path;  // the file read; empty when defaults were used
+  struct Server {
+    std::string listen = "127.0.0.1:7420";
+    ListenAddress address{"127.0.0.1", 7420};
+    std::string public_url;
+    std::string tls_cert;
+    std::string tls_key;
+  } server;
+  struct Database {
+    std::string url = "sqlite:///var/lib/zlh-coordinator/zlh.db";
+  } database;
+  struct Agents {
+    uint32_t ping_interval_s = 20;
+    uint32_t link_timeout_s = 60;
+    uint32_t job_timeout_s = 60;
+  } agents;
+  struct Log {
+    std::string level = "info";
+  } log;
+
+  bool tls() const { return !server.tls_cert.empty(); }
+  /// public_url, or derived from listen and TLS ("http://127.0.0.1:7420").
+  std::string publicUrl() const;
+};
+
+/// "host:port" with an IP literal host ("[::1]:7420" for IPv6) or "localhost"; port 0 lets the
+/// kernel pick one.
+proto::Result<ListenAddress> parseListen(std::string_view text);
+
+/// Parses `text` as the content of `path` (the name used in messages).
+proto::Result<Config> parseConfig(std::string_view text, const std::string& path);
+
+/// Reads and parses `path`. A missing file is an error when `must_exist`, else the defaults.
+proto::Result<Config> loadConfig(const std::string& path, bool must_exist);
+
+}  // namespace zlh::coordinator::main

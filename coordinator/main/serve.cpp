@@ -1,0 +1,129 @@
+// `serve`: wires store, gateway, API and the network module, and runs until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "coordinator/api/api_service.h"
+#include "coordinator/common/metrics.h"
+#include "coordinator/common/version.h"
+#include "coordinator/gateway/gateway.h"
+#include "coordinator/gateway/link_authorizer.h"
+#include "coordinator/main/commands.h"
+#include "coordinator/main/runtime.h"
+#include "coordinator/net/server.h"
+#include "coordinator/store/store.h"
+
+namespace zlh::coordinator::main {
+namespace {
+using namespace std::chrono_literals;
+
+/// Network events to the API and the gateway; gateway output to the network.
+class Bridge final : public net::Handler, public gateway::LinkTransport {
+ public:
+  void attach(api::ApiService* api, gateway::Gateway* gw, net::Server* server) {
+    api_ = api;
+    gateway_ = gw;
+    server_ = server;
+  }
+
+  void onHttpRequest(net::HttpRequest in) override {
+    api::Request req{std::move(in.method), std::move(in.path), std::move(in.query),
+                     std::move(in.headers), std::move(in.body), std::move(in.peer)};
+    net::Server* server = server_;
+    net::ConnId conn = in.conn;
+    api_->handle(req, [server, conn](api::Response r) {
+      server->respond(conn, net::HttpResponse{r.status, std::move(r.content_type), std::move(r.body),
+                                              std::move(r.headers)});
+    });
+  }
+  void onWsOpen(net::ConnId conn, const std::string& peer, const std::string& node_id) override {
+    gateway_->onLinkOpen(conn, peer, node_id);
+  }
+  void onWsMessage(net::ConnId conn, std::string data, bool binary) override {
+    gateway_->onLinkMessage(conn, data, binary);
+  }
+  void onWsPong(net::ConnId conn) override { gateway_->onLinkPong(conn); }
+  void onWsClosed(net::ConnId conn) override { gateway_->onLinkClosed(conn); }
+
+  void sendText(gateway::LinkId link, std::string text) override { server_->sendText(link, std::move(text)); }
+  void close(gateway::LinkId link, uint16_t code, std::string reason) override {
+    server_->close(link, code, std::move(reason));
+  }
+
+ private:
+  api::ApiService* api_ = nullptr;
+  gateway::Gateway* gateway_ = nullptr;
+  net::Server* server_ = nullptr;
+};
+
+net::UpgradeDecision decide(gateway::LinkAuthorizer& auth, const net::UpgradeRequest& req) {
+  gateway::LinkAuth a = auth.authorize(req.authorization, req.peer);
+  net::UpgradeDecision d;
+  d.accept = a.ok;
+  d.context = a.node_id;
+  if (!a.ok) {
+    nlohmann::json body = {{"error", {{"code", a.code}, {"message", a.message}}}};
+    d.refusal.status = a.http_status;
+    d.refusal.body = body.dump();
+  }
+  return d;
+}
+
+void shutdownWhenLinksClosed(Runtime& rt, gateway::Gateway& gw, std::chrono::steady_clock::time_point deadline) {
+  if (gw.linkCount() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    rt.stop();
+    return;
+  }
+  rt.executor().runAfter(20ms, [&rt, &gw, deadline] { shutdownWhenLinksClosed(rt, gw, deadline); });
+}
+}  // namespace
+
+int runServe(const Config& config) {
+  auto writer = store::openStore(config.database.url, {});
+  if (!writer) return std::cerr << "zlh-coordinator: " << writer.error().message << "\n", 1;
+  if (auto st = (*writer)->migrate(); !st)
+    return std::cerr << "zlh-coordinator: " << st.error().message << "\n", 1;
+  // The gateway's upgrade checks run on the network thread: their own read-only connection.
+  auto reader = store::openStore(config.database.url, {.read_only = true});
+  if (!reader) return std::cerr << "zlh-coordinator: " << reader.error().message << "\n", 1;
+
+  common::Metrics metrics(common::version());
+  Runtime runtime;
+  Bridge bridge;
+  gateway::GatewayOptions gw_options;
+  gw_options.ping_interval_s = config.agents.ping_interval_s;
+  gateway::Gateway gateway(**writer, metrics, runtime.executor(), bridge, gw_options);
+  gateway::LinkAuthorizer authorizer(std::move(*reader), metrics);
+  api::ApiService api(**writer, metrics, gateway,
+                      api::ApiOptions{std::chrono::seconds(config.agents.job_timeout_s)});
+
+  net::ServerOptions options;
+  options.host = config.server.address.host;
+  options.port = config.server.address.port;
+  options.tls_cert = config.server.tls_cert;
+  options.tls_key = config.server.tls_key;
+  options.ping_interval_s = config.agents.ping_interval_s;
+  options.link_timeout_s = config.agents.link_timeout_s;
+  auto poster = [&runtime](std::function<void()> fn) { runtime.executor().post(std::move(fn)); };
+  auto server = net::Server::start(options, poster, bridge, [&authorizer](const net::UpgradeRequest& r) {
+    return decide(authorizer, r);
+  });
+  if (!server) return std::cerr << "zlh-coordinator: " << server.error().message << "\n", 1;
+  bridge.attach(&api, &gateway, server->get());
+
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  spdlog::info("zlh-coordinator {} listening on {}://{}:{} (database {})", common::version(),
+               config.tls() ? "https" : "http", host, (*server)->port(), config.database.url);
+  runtime.onTerminate([&](int sig) {
+    spdlog::info("signal {}: closing agent links and stopping", sig);
+    gateway.shutdown();
+    shutdownWhenLinksClosed(runtime, gateway, std::chrono::steady_clock::now() + 1500ms);
+  });
+  runtime.run();
+  (*server)->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace zlh::coordinator::main

@@ -1,0 +1,347 @@
+// The lws callback: HTTP requests and responses, the upgrade check, WebSocket frames.
+// Runs on the lws thread only.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "coordinator/net/server_impl.h"
+
+namespace zlh::coordinator::net {
+namespace {
+constexpr size_t kWriteChunk = 16 * 1024;
+constexpr size_t kMaxQueuedBytes = 16u << 20;  // a link that lets this much pile up is dropped
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0) return {};
+  std::string out(static_cast<size_t>(len) + 1, '\0');
+  int n = lws_hdr_copy(wsi, out.data(), len + 1, token);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+std::string customHeader(lws* wsi, const char* name) {
+  int nlen = static_cast<int>(std::strlen(name));
+  int len = lws_hdr_custom_length(wsi, name, nlen);
+  if (len <= 0) return {};
+  std::string out(static_cast<size_t>(len) + 1, '\0');
+  int n = lws_hdr_custom_copy(wsi, out.data(), len + 1, name, nlen);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+std::string methodOf(lws* wsi) {
+  struct M {
+    lws_token_indexes token;
+    const char* name;
+  };
+  static const M kMethods[] = {
+      {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+      {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_PATCH_URI, "PATCH"},
+      {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+      {WSI_TOKEN_HEAD_URI, "HEAD"},
+  };
+  for (const auto& m : kMethods)
+    if (lws_hdr_total_length(wsi, m.token) > 0) return m.name;
+  return "";
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+/// Writes a whole refusal (status line, headers, body) from inside the upgrade check. Composed
+/// here because lws would answer an upgrade request with an "HTTP/1.0" status line.
+int writeWhole(lws* wsi, const HttpResponse& r) {
+  std::string text = "HTTP/1.1 " + std::to_string(r.status) + " " + reasonPhrase(r.status) +
+                     "\r\ncontent-type: " + r.content_type +
+                     "\r\ncontent-length: " + std::to_string(r.body.size()) +
+                     "\r\nconnection: close\r\n\r\n" + r.body;
+  std::vector<unsigned char> buf(LWS_PRE + text.size());
+  std::memcpy(buf.data() + LWS_PRE, text.data(), text.size());
+  int n = lws_write(wsi, buf.data() + LWS_PRE, text.size(), LWS_WRITE_HTTP_HEADERS);
+  return n < 0 ? -1 : 0;
+}
+}  // namespace
+
+int lwsCallback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, size_t len) {
+  lws_context* ctx = lws_get_context(wsi);
+  auto* self = ctx ? static_cast<Server::Impl*>(lws_context_user(ctx)) : nullptr;
+  if (!self) return 0;
+  switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: self->drainCommands(); return 0;
+    case LWS_CALLBACK_HTTP: return self->onHttp(wsi, static_cast<const char*>(in));
+    case LWS_CALLBACK_HTTP_BODY: return self->onHttpBody(wsi, static_cast<const char*>(in), len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: return self->onHttpBodyDone(wsi);
+    case LWS_CALLBACK_HTTP_WRITEABLE: return self->onHttpWriteable(wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return self->onConfirmUpgrade(wsi);
+    case LWS_CALLBACK_ESTABLISHED: return self->onWsEstablished(wsi);
+    case LWS_CALLBACK_RECEIVE: return self->onWsReceive(wsi, static_cast<const char*>(in), len);
+    case LWS_CALLBACK_RECEIVE_PONG: {
+      Conn* c = self->findConn(wsi);
+      if (c && c->is_ws) {
+        Handler& h = self->handler;
+        ConnId id = c->id;
+        self->poster([&h, id] { h.onWsPong(id); });
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: return self->onWsWriteable(wsi);
+    case LWS_CALLBACK_CLOSED: self->onClosed(wsi); return 0;
+    case LWS_CALLBACK_WSI_DESTROY: {
+      Conn* c = self->findConn(wsi);
+      if (c) {
+        if (c->is_ws) self->onClosed(wsi);
+        self->by_id.erase(c->id);
+        self->conns.erase(wsi);
+      }
+      return 0;
+    }
+    default: return 0;
+  }
+}
+
+int Server::Impl::onHttp(lws* wsi, const char* uri) {
+  Conn& c = conn(wsi);
+  c.request = HttpRequest{};
+  c.request.conn = c.id;
+  c.request.peer = c.peer;
+  c.request.method = methodOf(wsi);
+  c.request.path = uri ? uri : "";
+  c.request.query = header(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  auto put = [&](const char* name, std::string value) {
+    if (!value.empty()) c.request.headers[name] = std::move(value);
+  };
+  put("authorization", header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION));
+  put("content-type", header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE));
+  put("user-agent", header(wsi, WSI_TOKEN_HTTP_USER_AGENT));
+  put("idempotency-key", customHeader(wsi, "idempotency-key:"));
+  c.body_too_large = false;
+  c.awaiting_response = false;
+  c.response.reset();
+  c.headers_written = false;
+  c.body_offset = 0;
+
+  std::string length = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  std::string encoding = header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+  if (!length.empty()) {
+    unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
+    if (n > options.max_body_bytes) {
+      c.close_after_response = true;  // the rest of the body is not read
+      answerNow(wsi, c, errorResponse(413, "payload_too_large",
+                                      "request body larger than " +
+                                          std::to_string(options.max_body_bytes) + " bytes"));
+      return 0;
+    }
+    if (n > 0) {
+      c.reading_body = true;
+      return 0;
+    }
+  } else if (!encoding.empty()) {
+    // lws 4.1 does not decode chunked request bodies: ask for a Content-Length instead.
+    c.close_after_response = true;
+    answerNow(wsi, c, errorResponse(411, "invalid_argument", "request body needs a Content-Length"));
+    return 0;
+  }
+  dispatchRequest(wsi, c);
+  return 0;
+}
+
+int Server::Impl::onHttpBody(lws* wsi, const char* in, size_t len) {
+  Conn* c = findConn(wsi);
+  if (!c || !c->reading_body) return 0;
+  if (c->body_too_large || c->request.body.size() + len > options.max_body_bytes) {
+    c->body_too_large = true;
+    c->request.body.clear();
+    return 0;
+  }
+  c->request.body.append(in, len);
+  return 0;
+}
+
+int Server::Impl::onHttpBodyDone(lws* wsi) {
+  Conn* c = findConn(wsi);
+  if (!c || !c->reading_body) return 0;
+  c->reading_body = false;
+  if (c->body_too_large) {
+    answerNow(wsi, *c, errorResponse(413, "payload_too_large",
+                                     "request body larger than " +
+                                         std::to_string(options.max_body_bytes) + " bytes"));
+    return 0;
+  }
+  dispatchRequest(wsi, *c);
+  return 0;
+}
+
+void Server::Impl::dispatchRequest(lws* wsi, Conn& c) {
+  c.awaiting_response = true;
+  // The application answers when it can (a job may wait a minute): no lws timeout meanwhile.
+  lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+  Handler& h = handler;
+  poster([&h, req = std::move(c.request)]() mutable { h.onHttpRequest(std::move(req)); });
+  c.request = HttpRequest{};
+}
+
+void Server::Impl::answerNow(lws* wsi, Conn& c, HttpResponse response) {
+  c.awaiting_response = false;
+  c.response = std::move(response);
+  lws_callback_on_writable(wsi);
+}
+
+int Server::Impl::onHttpWriteable(lws* wsi) {
+  Conn* c = findConn(wsi);
+  if (!c || !c->response) return 0;
+  HttpResponse& r = *c->response;
+  if (!c->headers_written) {
+    unsigned char buf[LWS_PRE + 4096];
+    unsigned char* start = buf + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = buf + sizeof buf - 1;
+    bool no_body = r.status == 204 || r.status == 304;
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(r.status),
+                                    no_body ? nullptr : r.content_type.c_str(), r.body.size(), &p,
+                                    end))
+      return -1;
+    for (const auto& [name, value] : r.headers) {
+      std::string n = name + ":";
+      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                      static_cast<int>(value.size()), &p, end))
+        return -1;
+    }
+    if (c->close_after_response &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                     reinterpret_cast<const unsigned char*>("close"), 5, &p, end))
+      return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    c->headers_written = true;
+    if (!r.body.empty()) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  } else {
+    size_t n = std::min(kWriteChunk, r.body.size() - c->body_offset);
+    bool last = c->body_offset + n == r.body.size();
+    std::vector<unsigned char> buf(LWS_PRE + n);
+    std::memcpy(buf.data() + LWS_PRE, r.body.data() + c->body_offset, n);
+    if (lws_write(wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+      return -1;
+    c->body_offset += n;
+    if (!last) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  c->response.reset();
+  c->headers_written = false;
+  c->body_offset = 0;
+  if (c->close_after_response) return -1;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int Server::Impl::onConfirmUpgrade(lws* wsi) {
+  Conn& c = conn(wsi);
+  UpgradeRequest req;
+  req.path = header(wsi, WSI_TOKEN_GET_URI);
+  req.subprotocols = header(wsi, WSI_TOKEN_PROTOCOL);
+  req.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  req.peer = c.peer;
+  HttpResponse refusal;
+  bool refused = true;
+  if (req.path != options.ws_path) {
+    refusal = errorResponse(404, "not_found", "no WebSocket endpoint at this path");
+  } else if (req.subprotocols.find(options.ws_subprotocol) == std::string::npos) {
+    refusal = errorResponse(400, "invalid_argument",
+                            "WebSocket subprotocol " + options.ws_subprotocol + " required");
+  } else {
+    UpgradeDecision d = authorizer(req);
+    refused = !d.accept;
+    refusal = std::move(d.refusal);
+    c.upgrade_context = std::move(d.context);
+  }
+  if (!refused) return 0;
+  return writeWhole(wsi, refusal) < 0 ? -1 : 1;
+}
+
+int Server::Impl::onWsEstablished(lws* wsi) {
+  Conn& c = conn(wsi);
+  c.is_ws = true;
+  Handler& h = handler;
+  poster([&h, id = c.id, peer = c.peer, ctx = c.upgrade_context] { h.onWsOpen(id, peer, ctx); });
+  return 0;
+}
+
+int Server::Impl::onWsReceive(lws* wsi, const char* in, size_t len) {
+  Conn* c = findConn(wsi);
+  if (!c) return -1;
+  if (!c->rx_in_progress) {
+    c->rx.clear();
+    c->rx_in_progress = true;
+    c->rx_binary = lws_frame_is_binary(wsi) != 0;
+  }
+  if (c->rx.size() + len > options.max_ws_message_bytes) {
+    static const char kReason[] = "message too large";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(kReason)), sizeof kReason - 1);
+    return -1;
+  }
+  c->rx.append(in, len);
+  // Traffic from the peer proves the link alive as much as a pong does.
+  lws_validity_confirmed(wsi);
+  if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+    c->rx_in_progress = false;
+    Handler& h = handler;
+    poster([&h, id = c->id, data = std::move(c->rx), bin = c->rx_binary]() mutable {
+      h.onWsMessage(id, std::move(data), bin);
+    });
+    c->rx = std::string();
+  }
+  return 0;
+}
+
+int Server::Impl::onWsWriteable(lws* wsi) {
+  Conn* c = findConn(wsi);
+  if (!c) return 0;
+  if (!c->tx.empty()) {
+    if (c->tx_bytes > kMaxQueuedBytes) {
+      spdlog::warn("closing WebSocket from {}: {} bytes queued and not sent", c->peer, c->tx_bytes);
+      return -1;
+    }
+    std::string msg = std::move(c->tx.front());
+    c->tx.pop_front();
+    c->tx_bytes -= msg.size();
+    std::vector<unsigned char> buf(LWS_PRE + msg.size());
+    std::memcpy(buf.data() + LWS_PRE, msg.data(), msg.size());
+    if (lws_write(wsi, buf.data() + LWS_PRE, msg.size(), LWS_WRITE_TEXT) < 0) return -1;
+    if (!c->tx.empty() || c->close_request) lws_callback_on_writable(wsi);
+    return 0;
+  }
+  if (c->close_request) {
+    auto& [code, reason] = *c->close_request;
+    std::string r = reason.substr(0, 120);
+    lws_close_reason(wsi, static_cast<lws_close_status>(code),
+                     reinterpret_cast<unsigned char*>(r.data()), r.size());
+    return -1;
+  }
+  return 0;
+}
+
+void Server::Impl::onClosed(lws* wsi) {
+  Conn* c = findConn(wsi);
+  if (!c || !c->is_ws) return;
+  c->is_ws = false;  // reported once
+  Handler& h = handler;
+  poster([&h, id = c->id] { h.onWsClosed(id); });
+}
+
+}  // namespace zlh::coordinator::net

@@ -1,0 +1,115 @@
+#pragma once
+// The coordinator's one libwebsockets module: HTTP + WebSocket server (TLS when a certificate is
+// configured). lws runs its own poll loop on one dedicated thread that owns every lws object
+// (Debian's lws 4.1.6 has no external poll). Everything the application sees is handed to a
+// Poster (the logic thread); answers come back through respond/sendText/close, which queue a
+// command and wake the lws thread with lws_cancel_service(). No lws type appears here.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proto/v1/result.h"
+
+namespace zlh::coordinator::net {
+
+using ConnId = uint64_t;
+
+struct HttpRequest {
+  ConnId conn = 0;
+  std::string method;  // GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD
+  std::string path;    // URL-decoded path
+  std::string query;   // arguments joined with '&'
+  /// Lower-case names; only the headers the API reads (authorization, content-type,
+  /// idempotency-key, user-agent).
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string peer;  // client address
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// What the lws thread knows about a WebSocket upgrade before answering it.
+struct UpgradeRequest {
+  std::string path;
+  std::string subprotocols;   // the Sec-WebSocket-Protocol header as sent
+  std::string authorization;  // the Authorization header (a secret: never log it)
+  std::string peer;
+};
+
+struct UpgradeDecision {
+  bool accept = false;
+  HttpResponse refusal;  // sent instead of 101 when !accept
+  std::string context;   // handed to Handler::onWsOpen when accepted
+};
+
+/// Application side. Every call is made through the Poster, in arrival order per connection.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  /// Must be answered exactly once with Server::respond (a closed connection drops the answer).
+  virtual void onHttpRequest(HttpRequest request) = 0;
+  virtual void onWsOpen(ConnId conn, const std::string& peer, const std::string& context) = 0;
+  /// One whole message (fragments reassembled).
+  virtual void onWsMessage(ConnId conn, std::string data, bool binary) = 0;
+  virtual void onWsPong(ConnId conn) = 0;
+  virtual void onWsClosed(ConnId conn) = 0;
+};
+
+/// Runs ON THE LWS THREAD, synchronously, while the upgrade request waits (lws filters cannot
+/// be asynchronous). Must be quick and thread-safe with respect to the application.
+using UpgradeAuthorizer = std::function<UpgradeDecision(const UpgradeRequest&)>;
+/// Runs a function on the logic thread.
+using Poster = std::function<void(std::function<void()>)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // IP literal (IPv6 without brackets)
+  uint16_t port = 7420;            // 0: the kernel picks one (see Server::port)
+  std::string tls_cert;            // PEM files; TLS when both are set
+  std::string tls_key;
+  std::string ws_path = "/agent/v1/connect";
+  std::string ws_subprotocol = "zlh.agent.v1";
+  uint32_t ping_interval_s = 20;  // WebSocket ping after this much silence
+  uint32_t link_timeout_s = 60;   // a WebSocket silent this long is dropped
+  size_t max_body_bytes = 1 << 20;
+  size_t max_ws_message_bytes = (1 << 20) + 4096;
+};
+
+class Server {
+ public:
+  /// Starts the lws thread and waits until it listens (or failed to).
+  static proto::Result<std::unique_ptr<Server>> start(const ServerOptions& options, Poster poster,
+                                                      Handler& handler,
+                                                      UpgradeAuthorizer authorizer);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The port actually listened on.
+  uint16_t port() const;
+
+  // Thread-safe; a connection that has gone away makes these no-ops.
+  void respond(ConnId conn, HttpResponse response);
+  void sendText(ConnId conn, std::string text);
+  /// Sends a close frame with `code` after what is already queued, then closes.
+  void close(ConnId conn, uint16_t code, std::string reason);
+
+  /// Stops the loop, closes every connection and joins the thread. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zlh::coordinator::net

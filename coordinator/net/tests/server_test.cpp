@@ -1,0 +1,203 @@
+// The network module against raw sockets: HTTP answers, refusals before the upgrade (a real
+// non-101 status), WebSocket messages and close codes.
+#include "coordinator/net/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+namespace zlh::coordinator::net {
+namespace {
+using namespace std::chrono_literals;
+
+class RecordingHandler : public Handler {
+ public:
+  Server* server = nullptr;
+  void onHttpRequest(HttpRequest r) override {
+    HttpResponse resp;
+    resp.body = "{\"path\":\"" + r.path + "\",\"len\":" + std::to_string(r.body.size()) + "}";
+    record([&] { last_request = r; });
+    server->respond(r.conn, resp);
+  }
+  void onWsOpen(ConnId c, const std::string&, const std::string& ctx) override {
+    record([&] { ws_conn = c, ws_context = ctx; });
+  }
+  void onWsMessage(ConnId, std::string data, bool) override { record([&] { messages.push_back(data); }); }
+  void onWsPong(ConnId) override {}
+  void onWsClosed(ConnId) override { record([&] { closed = true; }); }
+
+  template <class Pred>
+  bool waitFor(Pred pred) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 5s, pred);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  HttpRequest last_request;
+  ConnId ws_conn = 0;
+  std::string ws_context;
+  std::vector<std::string> messages;
+  bool closed = false;
+
+ private:
+  template <class F>
+  void record(F f) {
+    std::lock_guard lock(mu);
+    f();
+    cv.notify_all();
+  }
+};
+
+int connectTo(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+/// Reads until `enough(data)` or 5 s pass.
+std::string readUntil(int fd, const std::function<bool(const std::string&)>& enough) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!enough(data) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+bool hasBody(const std::string& d) {
+  auto h = d.find("\r\n\r\n");
+  if (h == std::string::npos) return false;
+  auto cl = d.find("content-length: ");
+  if (cl == std::string::npos) return true;
+  return d.size() - h - 4 >= std::stoul(d.substr(cl + 16));
+}
+
+std::string upgradeRequest(const std::string& auth) {
+  return "GET /agent/v1/connect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Protocol: zlh.agent.v1\r\n" + auth + "\r\n";
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.port = 0;
+    o.max_body_bytes = 1000;
+    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
+                           [](const UpgradeRequest& r) {
+                             UpgradeDecision d;
+                             d.accept = r.authorization == "Bearer good";
+                             d.context = "nd_1";
+                             d.refusal.status = 401;
+                             d.refusal.body = R"({"error":{"code":"unauthenticated","message":"no"}})";
+                             return d;
+                           });
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server_ = std::move(*s);
+    handler_.server = server_.get();
+    ASSERT_GT(server_->port(), 0);
+  }
+  RecordingHandler handler_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, AnswersHttpWithBody) {
+  int fd = connectTo(server_->port());
+  std::string req = "POST /a/b?x=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Length: 5\r\n\r\nhello";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string resp = readUntil(fd, hasBody);
+  ::close(fd);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_NE(resp.find(R"({"path":"/a/b","len":5})"), std::string::npos) << resp;
+  EXPECT_EQ(handler_.last_request.method, "POST");
+  EXPECT_EQ(handler_.last_request.query, "x=1");
+  EXPECT_EQ(handler_.last_request.headers["authorization"], "Bearer t");
+  EXPECT_EQ(handler_.last_request.body, "hello");
+}
+
+TEST_F(ServerTest, OversizeBodyIs413) {
+  int fd = connectTo(server_->port());
+  std::string req = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n";
+  ASSERT_GT(::write(fd, req.data(), req.size()), 0);
+  std::string resp = readUntil(fd, hasBody);
+  ::close(fd);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 413", 0), 0u) << resp;
+  EXPECT_NE(resp.find("payload_too_large"), std::string::npos);
+}
+
+TEST_F(ServerTest, ChunkedBodyIs411) {
+  int fd = connectTo(server_->port());
+  std::string req = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  ASSERT_GT(::write(fd, req.data(), req.size()), 0);
+  std::string resp = readUntil(fd, hasBody);
+  ::close(fd);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 411", 0), 0u) << resp;
+}
+
+TEST_F(ServerTest, RefusedUpgradeGetsARealStatus) {
+  int fd = connectTo(server_->port());
+  std::string req = upgradeRequest("Authorization: Bearer bad\r\n");
+  ASSERT_GT(::write(fd, req.data(), req.size()), 0);
+  std::string resp = readUntil(fd, hasBody);
+  ::close(fd);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
+  EXPECT_NE(resp.find(R"({"error":{"code":"unauthenticated","message":"no"}})"), std::string::npos);
+}
+
+TEST_F(ServerTest, WebSocketMessageAndCloseCode) {
+  int fd = connectTo(server_->port());
+  std::string req = upgradeRequest("Authorization: Bearer good\r\n");
+  ASSERT_GT(::write(fd, req.data(), req.size()), 0);
+  std::string resp = readUntil(fd, [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_EQ(resp.rfind("HTTP/1.1 101", 0), 0u) << resp;
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.ws_conn != 0; }));
+  EXPECT_EQ(handler_.ws_context, "nd_1");
+
+  // A text message in two fragments, masked as a client must.
+  auto frame = [](uint8_t op, bool fin, const std::string& payload) {
+    std::string f;
+    f.push_back(static_cast<char>((fin ? 0x80 : 0) | op));
+    f.push_back(static_cast<char>(0x80 | payload.size()));
+    const char mask[4] = {1, 2, 3, 4};
+    f.append(mask, 4);
+    for (size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+    return f;
+  };
+  std::string frames = frame(0x1, false, "hel") + frame(0x0, true, "lo");
+  ASSERT_GT(::write(fd, frames.data(), frames.size()), 0);
+  ASSERT_TRUE(handler_.waitFor([&] { return !handler_.messages.empty(); }));
+  EXPECT_EQ(handler_.messages[0], "hello");
+
+  server_->sendText(handler_.ws_conn, "hi");
+  server_->close(handler_.ws_conn, 4008, "replaced");
+  std::string got = readUntil(fd, [](const std::string& d) { return d.find('\x88') != std::string::npos && d.size() >= 8; });
+  ::close(fd);
+  ASSERT_GE(got.size(), 4u);
+  EXPECT_EQ(static_cast<uint8_t>(got[0]), 0x81);
+  EXPECT_EQ(got.substr(2, 2), "hi");
+  auto c = got.find('\x88');
+  ASSERT_NE(c, std::string::npos);
+  int code = (static_cast<uint8_t>(got[c + 2]) << 8) | static_cast<uint8_t>(got[c + 3]);
+  EXPECT_EQ(code, 4008);
+  EXPECT_TRUE(handler_.waitFor([&] { return handler_.closed; }));
+}
+
+}  // namespace
+}  // namespace zlh::coordinator::net
