@@ -1,0 +1,181 @@
+#include "agent/core/agent.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <csignal>
+
+#include "agent/core/host/capacity.h"
+#include "agent/core/http/status_http.h"
+#include "agent/core/jobs/job_router.h"
+#include "agent/core/jobs/job_store.h"
+#include "agent/core/link/events.h"
+#include "agent/core/link/link.h"
+#include "agent/core/loop/event_loop.h"
+#include "agent/core/metrics/agent_metrics.h"
+#include "agent/core/plugins/plugin_host.h"
+#include "agent/core/transport/transport.h"
+
+namespace zlh::agent::core {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr size_t kPoolThreads = 2;
+constexpr auto kStopGrace = 1000ms;
+
+sdk::Status ensureStateDir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return {};
+  fs::create_directories(dir, ec);
+  if (ec)
+    return sdk::makeError(sdk::ErrorCode::kInternal,
+                          "create state dir " + dir.string() + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return {};
+}
+
+class Agent {
+ public:
+  explicit Agent(const AgentOptions& o)
+      : opts_(o),
+        cfg_(o.config),
+        metrics_(o.version),
+        store_(cfg_.state_dir / "jobs", JobStore::Options{}) {}
+
+  sdk::Status init();
+  void run();
+
+ private:
+  proto::Hello hello() const;
+  std::string metricsUrl() const;
+  void shutdown(int sig);
+
+  const AgentOptions& opts_;
+  const AgentConfig& cfg_;
+  EventLoop loop_{kPoolThreads};
+  AgentMetrics metrics_;
+  JobStore store_;
+  std::unique_ptr<PluginHost> host_;
+  std::unique_ptr<Link> link_;
+  std::unique_ptr<JobRouter> router_;
+  std::unique_ptr<StatusHttp> http_;
+  std::unique_ptr<Transport> transport_;  // declared last: destroyed first (joins its thread)
+  bool stopping_ = false;
+};
+
+sdk::Status Agent::init() {
+  if (auto s = ensureStateDir(cfg_.state_dir); !s.ok()) return s;
+  if (auto s = store_.open(); !s.ok()) return s;
+
+  ContextEnv env;
+  env.loop = &loop_;
+  env.node_id = cfg_.node_id;
+  env.agent_version = opts_.version;
+  env.emit = [this](const std::string& type, nlohmann::json body) -> sdk::Status {
+    auto text = encodeEvent(type, body);
+    if (!text.ok()) return text.error();
+    loop_.post([this, t = std::move(text.value())]() mutable { link_->sendEvent(std::move(t)); });
+    return {};
+  };
+  host_ = std::make_unique<PluginHost>(metrics_, std::move(env), cfg_.state_dir / "plugins");
+  for (const auto& name : cfg_.enabled_plugins)
+    for (const auto* f : opts_.builtins)
+      if (f->name() == name) host_->add(*f, cfg_.plugin_configs.at(name));
+
+  Link::Options lo;
+  lo.backoff_initial = std::chrono::milliseconds(cfg_.coordinator.backoff_initial_ms);
+  lo.backoff_max = std::chrono::milliseconds(cfg_.coordinator.backoff_max_ms);
+  link_ = std::make_unique<Link>(
+      loop_, metrics_, lo, [this] { return hello(); },
+      [this](const proto::JobStart& js) { router_->start(js); });
+  router_ = std::make_unique<JobRouter>(
+      loop_, store_, *host_, metrics_, [this](proto::JobDone d) { link_->sendJobDone(d); },
+      [this](proto::JobProgress p) { link_->sendProgress(p); });
+  http_ = std::make_unique<StatusHttp>(StatusHttp::Deps{
+      &metrics_, host_.get(), [this] { return link_->stateName(); }, cfg_.node_id, opts_.version});
+
+  TransportConfig tc;
+  const auto& url = cfg_.coordinator.url;
+  tc.host = url.host;
+  tc.port = url.port;
+  tc.path = url.path;
+  tc.host_header = url.hostHeader();
+  tc.tls = url.tls;
+  tc.insecure = cfg_.coordinator.insecure;
+  tc.ca_file = cfg_.coordinator.ca_file;
+  tc.token = cfg_.coordinator.token;
+  tc.http_host = cfg_.metrics.listen.host;
+  tc.http_port = cfg_.metrics.listen.port;
+  auto transport = makeLwsTransport(
+      std::move(tc), [this](sdk::Task t) { loop_.post(std::move(t)); }, *link_, *http_);
+  if (!transport.ok()) return transport.error();
+  transport_ = std::move(transport.value());
+  link_->setTransport(transport_.get());
+  http_->setTransport(transport_.get());
+  return {};
+}
+
+std::string Agent::metricsUrl() const {
+  if (!cfg_.metrics.advertise_url.empty()) return cfg_.metrics.advertise_url;
+  HostPort hp = cfg_.metrics.listen;
+  hp.port = transport_ ? transport_->httpPort() : hp.port;
+  return "http://" + hp.text() + "/metrics";
+}
+
+proto::Hello Agent::hello() const {
+  proto::Hello h;
+  h.node_id = cfg_.node_id;
+  h.agent_version = opts_.version;
+  h.plugins = host_->infos();
+  h.capacity = readCapacity(cfg_.state_dir);
+  h.metrics_url = metricsUrl();
+  return h;
+}
+
+void Agent::shutdown(int sig) {
+  if (stopping_) {
+    spdlog::warn("second signal {}: stopping now", sig);
+    loop_.stop();
+    return;
+  }
+  stopping_ = true;
+  spdlog::info("signal {}: stopping", sig);
+  link_->stop(kStopGrace, [this] {
+    router_->cancelAll();
+    host_->stopAll();
+    loop_.stop();
+  });
+}
+
+void Agent::run() {
+  loop_.onSignals({SIGINT, SIGTERM}, [this](int sig) { shutdown(sig); });
+  host_->startAll();
+  spdlog::info("zlh-agent {} node {}: metrics on {}, coordinator {}", opts_.version, cfg_.node_id,
+               metricsUrl(), cfg_.coordinator.url_text);
+  if (cfg_.metrics.advertise_url.empty() &&
+      (cfg_.metrics.listen.host == "0.0.0.0" || cfg_.metrics.listen.host == "::"))
+    spdlog::warn(
+        "metrics.listen is a wildcard address: set metrics.advertise_url so the coordinator "
+        "can tell Prometheus where to scrape");
+  link_->start();
+  loop_.run();
+  transport_->shutdown();
+  loop_.joinPool();  // pool work may touch plugins: finish it before they are destroyed
+  host_->stopAll();
+}
+
+}  // namespace
+
+int runAgent(const AgentOptions& options) {
+  Agent agent(options);
+  if (auto s = agent.init(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.error().message);
+    return 1;
+  }
+  agent.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace zlh::agent::core

@@ -1,0 +1,16 @@
+#include "agent/core/plugins/core_plugin_context.h"
+
+#include "agent/core/log/log.h"
+
+namespace zlh::agent::core {
+
+CorePluginContext::CorePluginContext(const std::string& plugin, std::filesystem::path state_dir,
+                                     const ContextEnv& env)
+    : env_(env), state_dir_(std::move(state_dir)), logger_(makePrefixedLogger(plugin)) {}
+
+sdk::Status CorePluginContext::emitEvent(const std::string& type, nlohmann::json body) {
+  if (!env_.emit) return sdk::makeError(sdk::ErrorCode::kUnavailable, "events are not wired");
+  return env_.emit(type, std::move(body));
+}
+
+}  // namespace zlh::agent::core

@@ -1,0 +1,126 @@
+#pragma once
+// Private to the transport module: the libwebsockets implementation of Transport. Every lws
+// object is created, used and destroyed on the network thread (after init(), which runs before
+// that thread starts). Other threads only push commands under mu_ and call lws_cancel_service().
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "agent/core/transport/transport.h"
+
+namespace zlh::agent::core::transport_detail {
+
+struct DialCmd {
+  uint64_t link;
+};
+struct SendCmd {
+  uint64_t link;
+  std::string text;
+};
+struct CloseCmd {
+  uint64_t link;
+  int code;
+  std::string reason;
+};
+struct RespondCmd {
+  uint64_t request;
+  HttpResponse response;
+};
+struct StopCmd {};
+using Command = std::variant<DialCmd, SendCmd, CloseCmd, RespondCmd, StopCmd>;
+
+class LwsTransport final : public Transport {
+ public:
+  LwsTransport(TransportConfig config, Executor post, LinkHandler& link, HttpHandler& http);
+  ~LwsTransport() override;
+
+  sdk::Status init();
+
+  uint64_t dial() override;
+  void send(uint64_t link, std::string text) override;
+  void close(uint64_t link, int code, std::string reason) override;
+  void respond(uint64_t request, HttpResponse response) override;
+  uint16_t httpPort() const override { return http_port_; }
+  void shutdown() override;
+
+  static int clientCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                            size_t len);
+  static int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+
+ private:
+  // Network-thread state of one link (dial attempt or open WebSocket).
+  struct ClientLink {
+    lws* wsi = nullptr;
+    bool open = false;
+    bool reported = false;  // onLinkClosed already posted
+    bool in_message = false;
+    bool in_binary = false;
+    bool in_oversize = false;
+    size_t in_bytes = 0;
+    std::string in;
+    std::deque<std::string> out;
+    bool closing = false;
+    int close_code = 1000;
+    std::string close_reason;
+    int peer_code = 0;
+    std::string peer_reason;
+  };
+  // Network-thread state of one HTTP request.
+  struct HttpExchange {
+    lws* wsi = nullptr;
+    bool answered = false;
+    bool headers_sent = false;
+    HttpResponse response;
+    size_t sent = 0;
+    bool close_after = false;
+  };
+
+  void push(Command cmd);
+  void serviceLoop();
+  void drain();
+  void handle(DialCmd& c);
+  void handle(SendCmd& c);
+  void handle(CloseCmd& c);
+  void handle(RespondCmd& c);
+  void handle(StopCmd& c);
+  void toCore(sdk::Task fn);
+  void reportClosed(uint64_t id, ClientLink& l, int http_status, std::string reason);
+
+  int onClient(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
+  void onClientReceive(uint64_t id, ClientLink& l, lws* wsi, const char* in, size_t len);
+  int onClientWritable(ClientLink& l, lws* wsi);
+  int onHttp(lws* wsi, lws_callback_reasons reason, uint64_t* pss, void* in, size_t len);
+  int onHttpWritable(lws* wsi, HttpExchange& ex);
+
+  const TransportConfig config_;
+  const Executor post_;
+  LinkHandler& link_handler_;
+  HttpHandler& http_handler_;
+
+  lws_context* ctx_ = nullptr;
+  lws_vhost* client_vh_ = nullptr;
+  uint16_t http_port_ = 0;
+  lws_retry_bo_t retry_{};
+  uint32_t retry_table_[1] = {1000};
+  std::thread thread_;
+
+  std::mutex mu_;  // guards commands_ and stopped_
+  std::deque<Command> commands_;
+  bool stopped_ = false;
+  std::atomic<uint64_t> next_link_{1};
+
+  // Network thread only.
+  bool running_ = true;
+  std::map<uint64_t, ClientLink> links_;
+  std::map<uint64_t, HttpExchange> http_;
+  uint64_t next_request_ = 1;
+  std::vector<unsigned char> wbuf_;
+};
+
+}  // namespace zlh::agent::core::transport_detail

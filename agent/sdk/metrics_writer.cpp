@@ -1,0 +1,189 @@
+#include "agent/sdk/metrics_writer.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace zlh::agent::sdk {
+namespace {
+
+std::string escapeHelp(std::string_view help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+bool validLabelName(std::string_view name) {
+  if (name.empty() || name.substr(0, 2) == "__") return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) {
+  data_.bounds = std::move(bounds);
+  data_.counts.assign(data_.bounds.size() + 1, 0);
+}
+
+void Histogram::observe(double value) {
+  std::lock_guard lock(mu_);
+  size_t i = 0;
+  while (i < data_.bounds.size() && value > data_.bounds[i]) ++i;
+  ++data_.counts[i];
+  data_.sum += value;
+  ++data_.count;
+}
+
+HistogramData Histogram::snapshot() const {
+  std::lock_guard lock(mu_);
+  return data_;
+}
+
+std::vector<double> defaultDurationBuckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800};
+}
+
+bool MetricsWriter::validName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string MetricsWriter::escapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string MetricsWriter::formatValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, value);  // shortest round-trip form
+  return std::string(buf, res.ptr);
+}
+
+MetricsWriter::Family* MetricsWriter::family(std::string_view name, std::string_view help,
+                                             std::string_view type) {
+  if (!validName(name)) {
+    problems_.push_back("invalid metric name \"" + std::string(name) + "\"");
+    return nullptr;
+  }
+  if (type == "counter" && !endsWith(name, "_total")) {
+    problems_.push_back("counter " + std::string(name) + " must end in _total");
+    return nullptr;
+  }
+  // A counter family is named without _total in HELP/TYPE in OpenMetrics, but the 0.0.4 text
+  // format (and promtool) expects the sample name itself: keep the full name.
+  auto it = index_.find(name);
+  if (it != index_.end()) {
+    Family& f = families_[it->second];
+    if (f.type != type) {
+      problems_.push_back(std::string(name) + " written as " + std::string(type) + " and " +
+                          f.type);
+      return nullptr;
+    }
+    return &f;
+  }
+  index_.emplace(std::string(name), families_.size());
+  families_.push_back(Family{std::string(name), escapeHelp(help), std::string(type), {}});
+  return &families_.back();
+}
+
+void MetricsWriter::sample(Family& f, std::string_view name, const Labels& labels, double value,
+                           const std::pair<std::string, std::string>* extra) {
+  std::string line(name);
+  if (!labels.empty() || extra) {
+    line += '{';
+    bool first = true;
+    auto add = [&](const std::string& k, const std::string& v) {
+      if (!validLabelName(k)) {
+        problems_.push_back(std::string(name) + ": invalid label name \"" + k + "\"");
+        return;
+      }
+      line += (first ? "" : ",") + k + "=\"" + escapeLabelValue(v) + "\"";
+      first = false;
+    };
+    for (const auto& [k, v] : labels) add(k, v);
+    if (extra) add(extra->first, extra->second);
+    line += '}';
+  }
+  line += ' ';
+  line += formatValue(value);
+  line += '\n';
+  f.samples += line;
+}
+
+void MetricsWriter::counter(std::string_view name, std::string_view help, double value,
+                            const Labels& labels) {
+  if (Family* f = family(name, help, "counter")) sample(*f, name, labels, value);
+}
+
+void MetricsWriter::gauge(std::string_view name, std::string_view help, double value,
+                          const Labels& labels) {
+  if (Family* f = family(name, help, "gauge")) sample(*f, name, labels, value);
+}
+
+void MetricsWriter::histogram(std::string_view name, std::string_view help,
+                              const HistogramData& data, const Labels& labels) {
+  if (data.counts.size() != data.bounds.size() + 1) {
+    problems_.push_back(std::string(name) + ": histogram needs bounds.size() + 1 counts");
+    return;
+  }
+  Family* f = family(name, help, "histogram");
+  if (!f) return;
+  const std::string base(name);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= data.bounds.size(); ++i) {
+    cumulative += data.counts[i];
+    std::pair<std::string, std::string> le{
+        "le", i < data.bounds.size() ? formatValue(data.bounds[i]) : std::string("+Inf")};
+    sample(*f, base + "_bucket", labels, double(cumulative), &le);
+  }
+  sample(*f, base + "_sum", labels, data.sum);
+  sample(*f, base + "_count", labels, double(data.count));
+}
+
+std::string MetricsWriter::text() const {
+  std::string out;
+  for (const auto& f : families_) {
+    out += "# HELP " + f.name + " " + f.help + "\n";
+    out += "# TYPE " + f.name + " " + f.type + "\n";
+    out += f.samples;
+  }
+  return out;
+}
+
+}  // namespace zlh::agent::sdk
