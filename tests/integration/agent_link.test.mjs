@@ -105,10 +105,11 @@ describe('agent link', () => {
     const m = await agent.metrics();
     const refused = metricValue(m, 'zlh_agent_link_dials_total', { result: 'refused' }) ?? 0;
     assert.equal(metricValue(m, 'zlh_agent_link_up'), 0);
-    // 200, 400, 800, 1600, 1600... ms (jittered): at most ~6 dials in 5 s; a tight loop would be hundreds.
+    // Waits of 200, 400, 800, 1600, 1600... ms, jittered down to half at worst: at most ~10 dials in
+    // 5 s. A client without back-off would dial hundreds of times.
     console.log(`refused dials in ${seconds.toFixed(1)} s: ${refused}`);
     assert.ok(refused >= 2, `agent retries (${refused})`);
-    assert.ok(refused <= 8, `agent backs off (${refused} dials in ${seconds} s)`);
+    assert.ok(refused <= 12, `agent backs off (${refused} dials in ${seconds} s)`);
     const afterCount = metricValue(await coord.metrics(), 'zlh_agent_link_auth_failures_total', { reason: 'bad_token' });
     assert.ok(afterCount - before >= 2, 'coordinator counts the refusals');
     assert.equal((await coord.node(node.id)).status, 'offline');
