@@ -42,6 +42,11 @@ kill_recorded() {
   rm -f "$dir"/* 2>/dev/null || true
 }
 
+# kill_test_shims: shims started by tests (their specs live in temp dirs) outlive a killed test.
+kill_test_shims() {
+  pkill -TERM -f '^[^ ]*zlh-shim --spec /tmp/zlh-' 2>/dev/null || true
+}
+
 # record_pid DIR PID: remembers a process we started.
 record_pid() {
   mkdir -p "$1"

@@ -67,4 +67,36 @@ json nodeJson(const store::Node& node, bool online) {
   return j;
 }
 
+json instanceJson(const store::Instance& i) {
+  return {{"id", i.id},
+          {"name", i.name},
+          {"owner", i.owner_id},
+          {"template", i.template_name},
+          {"node_id", i.node_id},
+          {"state", i.publicState()},
+          {"desired_state", i.desired_state},
+          {"unresponsive", i.unresponsive},
+          {"address", i.address ? json(*i.address) : json(nullptr)},
+          {"state_version", i.state_version},
+          {"created_at", common::formatRfc3339(i.created_at)},
+          {"updated_at", common::formatRfc3339(i.updated_at)}};
+}
+
+json operationJson(const store::Operation& op) {
+  json error = nullptr;
+  if (op.error) error = {{"code", proto::toWire(op.error->code)}, {"message", op.error->message}};
+  return {{"id", op.id},
+          {"kind", store::toString(op.kind)},
+          {"state", store::toString(op.state)},
+          {"instance_id", op.instance_id},
+          {"attempts", op.attempts},
+          {"error", error},
+          {"created_at", common::formatRfc3339(op.created_at)},
+          {"updated_at", common::formatRfc3339(op.updated_at)}};
+}
+
+json eventJson(const store::InstanceEvent& e) {
+  return {{"type", e.type}, {"at", common::formatRfc3339(e.at)}, {"body", e.body}};
+}
+
 }  // namespace zlh::coordinator::api

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/api/http.h"
+#include "coordinator/store/instance_types.h"
 #include "coordinator/store/types.h"
 #include "proto/v1/result.h"
 
@@ -22,5 +23,12 @@ proto::Result<std::optional<std::string>> optString(const nlohmann::json& body, 
 
 nlohmann::json userJson(const store::User& user);
 nlohmann::json nodeJson(const store::Node& node, bool online);
+/// id, name, owner, template, node_id, state, desired_state, unresponsive, address, created_at,
+/// updated_at, state_version.
+nlohmann::json instanceJson(const store::Instance& instance);
+/// id, kind, state, instance_id, attempts, error (null or {code, message}), created_at, updated_at.
+nlohmann::json operationJson(const store::Operation& op);
+/// type, at, body.
+nlohmann::json eventJson(const store::InstanceEvent& event);
 
 }  // namespace zlh::coordinator::api

@@ -2,14 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/instances/instance_metrics.h"
+
 namespace zlh::coordinator::api {
 namespace {
 using store::Role;
 }  // namespace
 
 ApiService::ApiService(store::Store& store, common::Metrics& metrics, gateway::NodeLinks& links,
-                       ApiOptions options)
-    : store_(store), metrics_(metrics), links_(links), options_(options) {
+                       instances::Dispatcher& dispatcher, ApiOptions options)
+    : store_(store), metrics_(metrics), links_(links), dispatcher_(dispatcher), options_(options) {
   registerRoutes();
 }
 
@@ -38,6 +40,7 @@ void ApiService::registerRoutes() {
         [this](auto& r, auto& p, auto& w, Responder d) { deleteNode(r, p, w, std::move(d)); });
   route("POST", "/api/v1/nodes/{id}/jobs", {Role::kAdmin},
         [this](auto& r, auto& p, auto& w, Responder d) { runJob(r, p, w, std::move(d)); });
+  registerInstanceRoutes();
 }
 
 void ApiService::route(const std::string& method, const std::string& pattern, Roles roles,
@@ -87,6 +90,7 @@ void ApiService::healthz(const Request&, const Params&, Responder done) {
 void ApiService::metrics(const Request&, const Params&, const Principal&, Responder done) {
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  instances::refreshMetrics(store_, metrics_);
   r.body = metrics_.render();
   done(std::move(r));
 }

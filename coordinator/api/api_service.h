@@ -7,6 +7,7 @@
 #include "coordinator/api/router.h"
 #include "coordinator/common/metrics.h"
 #include "coordinator/gateway/node_links.h"
+#include "coordinator/instances/dispatcher.h"
 #include "coordinator/store/store.h"
 
 namespace zlh::coordinator::api {
@@ -19,7 +20,7 @@ struct ApiOptions {
 class ApiService {
  public:
   ApiService(store::Store& store, common::Metrics& metrics, gateway::NodeLinks& links,
-             ApiOptions options);
+             instances::Dispatcher& dispatcher, ApiOptions options);
 
   /// Answers through `respond`, now or later (jobs). Logic thread only.
   void handle(const Request& request, Responder respond);
@@ -40,10 +41,26 @@ class ApiService {
   void getNode(const Request&, const Params&, const Principal&, Responder);
   void deleteNode(const Request&, const Params&, const Principal&, Responder);
   void runJob(const Request&, const Params&, const Principal&, Responder);
+  void createInstance(const Request&, const Params&, const Principal&, Responder);
+  void listInstances(const Request&, const Params&, const Principal&, Responder);
+  void getInstance(const Request&, const Params&, const Principal&, Responder);
+  void deleteInstance(const Request&, const Params&, const Principal&, Responder);
+  void powerInstance(const Request&, const Params&, const Principal&, Responder);
+  void instanceEvents(const Request&, const Params&, const Principal&, Responder);
+  void getOperation(const Request&, const Params&, const Principal&, Responder);
+  void registerInstanceRoutes();
+
+  /// The instance when `who` may see it: another user's instance is NotFound, like a missing one.
+  proto::Result<store::Instance> visibleInstance(const std::string& id, const Principal& who);
+  /// 202 {operation, instance} for an idempotent replay of a create (422 on another body).
+  Response replayCreate(const store::IdempotencyRecord& record, const std::string& request_hash);
+  /// Hands a new operation to the dispatcher and answers 202 {operation, instance}.
+  Response accepted(const store::Operation& op, const store::Instance& instance);
 
   store::Store& store_;
   common::Metrics& metrics_;
   gateway::NodeLinks& links_;
+  instances::Dispatcher& dispatcher_;
   ApiOptions options_;
   Router router_;
 };

@@ -54,6 +54,9 @@ Metrics::Metrics(std::string_view version) {
        "counter", {"route", "code"}, {}},
       {"zlh_agent_jobs_total", "Jobs sent to agents through the API, by kind and result.",
        "counter", {"kind", "result"}, {}},
+      {"zlh_operations", "Operations (durable user requests) by kind and state.", "gauge",
+       {"kind", "state"}, {}},
+      {"zlh_instances", "Instances by state (as the API shows it).", "gauge", {"state"}, {}},
   };
   family("zlh_build_info").series[{std::string(version)}] = 1;
   family("zlh_agents_connected").series[{}] = 0;
@@ -105,6 +108,16 @@ void Metrics::incJob(std::string_view kind, std::string_view result) {
     if (!kinds.count(k) && kinds.size() >= kMaxJobKinds) labels[0] = "other";
   }
   f.series[labels] += 1;
+}
+
+void Metrics::setGaugeSeries(std::string_view name, std::map<std::vector<std::string>, double> series) {
+  std::lock_guard lock(mu_);
+  Family* f = nullptr;
+  for (auto& fam : families_)
+    if (fam.name == name && fam.type == "gauge") f = &fam;
+  if (!f) return;
+  std::erase_if(series, [&](const auto& s) { return s.first.size() != f->label_names.size(); });
+  f->series = std::move(series);
 }
 
 std::string Metrics::render() const {

@@ -111,6 +111,7 @@ void Gateway::onLinkMessage(LinkId id, const std::string& data, bool binary) {
     spdlog::debug("node {}: job.progress {}", link.node_id, env->body.dump());
   } else if (isEvent(type)) {
     spdlog::debug("node {}: {} {}", link.node_id, type, env->body.dump());
+    if (sink_) sink_->onAgentEvent(std::string(link.node_id), *env);
   } else if (type == proto::ProtocolError::kType) {
     spdlog::warn("node {} reported a protocol error: {}", link.node_id, env->body.dump());
   } else if (type == proto::Hello::kType) {
@@ -172,6 +173,8 @@ void Gateway::handleHello(Link& link, const proto::Envelope& env) {
   send(link, proto::encode(welcome));
   spdlog::info("agent link up: node {} (agent {}) from {}", link.node_id,
                hello->agent_version.substr(0, 64), link.peer);
+  // After welcome: the sink may send jobs on this link right away.
+  if (sink_) sink_->onNodeReady(std::string(link.node_id), *hello);
 }
 
 void Gateway::touch(Link& link, bool force) {

@@ -11,6 +11,7 @@
 
 #include "coordinator/common/executor.h"
 #include "coordinator/common/metrics.h"
+#include "coordinator/gateway/agent_event_sink.h"
 #include "coordinator/gateway/node_links.h"
 #include "coordinator/store/store.h"
 #include "proto/v1/codec.h"
@@ -57,6 +58,9 @@ class Gateway final : public NodeLinks {
   void onLinkMessage(LinkId link, const std::string& data, bool binary);
   void onLinkPong(LinkId link);
   void onLinkClosed(LinkId link);
+
+  /// Where ready links and agent events are reported (none: events are only logged).
+  void setEventSink(AgentEventSink* sink) { sink_ = sink; }
 
   /// Closes every link with 1001 and fails waiting jobs (Unavailable).
   void shutdown();
@@ -105,6 +109,7 @@ class Gateway final : public NodeLinks {
   LinkTransport& transport_;
   GatewayOptions options_;
   bool shutting_down_ = false;
+  AgentEventSink* sink_ = nullptr;
 
   std::unordered_map<LinkId, Link> links_;
   std::unordered_map<std::string, LinkId> ready_by_node_;

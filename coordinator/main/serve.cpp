@@ -9,6 +9,8 @@
 #include "coordinator/common/version.h"
 #include "coordinator/gateway/gateway.h"
 #include "coordinator/gateway/link_authorizer.h"
+#include "coordinator/instances/agent_events.h"
+#include "coordinator/instances/direct_dispatcher.h"
 #include "coordinator/main/commands.h"
 #include "coordinator/main/runtime.h"
 #include "coordinator/net/server.h"
@@ -95,8 +97,15 @@ int runServe(const Config& config) {
   gw_options.ping_interval_s = config.agents.ping_interval_s;
   gateway::Gateway gateway(**writer, metrics, runtime.executor(), bridge, gw_options);
   gateway::LinkAuthorizer authorizer(std::move(*reader), metrics);
-  api::ApiService api(**writer, metrics, gateway,
+  // Operations: recorded by the API, sent by the dispatcher, answered through the gateway.
+  instances::OperationRecorder recorder(**writer);
+  instances::DirectDispatcher dispatcher(**writer, gateway, recorder);
+  instances::AgentEvents agent_events(**writer, dispatcher);
+  gateway.setEventSink(&agent_events);
+  api::ApiService api(**writer, metrics, gateway, dispatcher,
                       api::ApiOptions{std::chrono::seconds(config.agents.job_timeout_s)});
+  // Unfinished operations of a previous run wait for their nodes' links (no node is online yet).
+  dispatcher.resume();
 
   net::ServerOptions options;
   options.host = config.server.address.host;

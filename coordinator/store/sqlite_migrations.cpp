@@ -32,6 +32,64 @@ CREATE TABLE nodes (
   plugins     TEXT NOT NULL DEFAULT '[]'
 );
 )sql"},
+      {2, "instances, operations, idempotency keys, instance events", R"sql(
+CREATE TABLE instances (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  owner_id       TEXT NOT NULL REFERENCES users (id),
+  template       TEXT NOT NULL,
+  node_id        TEXT NOT NULL,  -- no foreign key: a deleted node's instances stay (docs/api.md)
+  state          TEXT NOT NULL,
+  desired_state  TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
+  unresponsive   INTEGER NOT NULL DEFAULT 0,
+  address        TEXT,
+  state_version  INTEGER NOT NULL DEFAULT 0,
+  params         TEXT NOT NULL DEFAULT '{}',
+  env            TEXT NOT NULL DEFAULT '{}',
+  resources      TEXT NOT NULL DEFAULT '{}',
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE INDEX instances_by_owner ON instances (owner_id, created_at);
+CREATE INDEX instances_by_node ON instances (node_id);
+CREATE TABLE operations (
+  id           TEXT PRIMARY KEY,
+  kind         TEXT NOT NULL CHECK (kind IN ('instance.create', 'instance.delete', 'instance.power')),
+  state        TEXT NOT NULL CHECK (state IN ('queued', 'waiting', 'running', 'succeeded', 'failed',
+                                              'stale', 'cancelled')),
+  instance_id  TEXT NOT NULL,  -- no foreign key: the record outlives a deleted instance
+  user_id      TEXT NOT NULL,
+  node_id      TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  error        TEXT,
+  params       TEXT NOT NULL DEFAULT '{}',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+-- Only the unfinished rows: finding work stays cheap however long the history grows.
+CREATE INDEX operations_unfinished ON operations (node_id, created_at)
+  WHERE state IN ('queued', 'waiting', 'running');
+CREATE INDEX operations_by_instance ON operations (instance_id, kind, created_at);
+CREATE INDEX operations_by_kind_state ON operations (kind, state);
+CREATE TABLE idempotency_keys (
+  user_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  operation_id  TEXT NOT NULL,
+  instance_id   TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  UNIQUE (user_id, key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+CREATE TABLE instance_events (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id  TEXT NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+  at           INTEGER NOT NULL,
+  type         TEXT NOT NULL,
+  body         TEXT NOT NULL
+);
+CREATE INDEX instance_events_by_instance ON instance_events (instance_id, id);
+)sql"},
   };
   return list;
 }

@@ -36,6 +36,29 @@ class SqliteStore final : public Store {
   Status recordHello(const std::string& node_id, const NodeHello& hello) override;
   Status touchNode(const std::string& node_id, Time seen) override;
 
+  Result<CreateOutcome> createInstance(const NewInstance& instance,
+                                       const IdempotencyClaim& claim) override;
+  Result<std::optional<IdempotencyRecord>> findIdempotencyKey(const std::string& user_id,
+                                                              const std::string& key) override;
+  Result<Instance> getInstance(const std::string& id) override;
+  Result<std::vector<Instance>> listInstances(const std::optional<std::string>& owner_id) override;
+  Result<std::vector<Instance>> listInstancesOnNode(const std::string& node_id) override;
+  Result<std::map<std::string, int64_t>> countInstancesByNode() override;
+  Result<std::map<std::string, int64_t>> countInstancesByState() override;
+  Result<bool> observeInstance(const Observation& observation) override;
+  Result<std::vector<InstanceEvent>> listInstanceEvents(const std::string& instance_id) override;
+
+  Result<std::pair<Instance, Operation>> startOperation(const NewOperation& op) override;
+  Result<Operation> getOperation(const std::string& id) override;
+  Result<std::optional<Operation>> findUnfinishedOperation(const std::string& instance_id,
+                                                           OperationKind kind) override;
+  Result<std::vector<Operation>> listUnfinishedOperations(
+      const std::optional<std::string>& node_id) override;
+  Result<bool> markOperation(const std::string& id, OperationState state,
+                             const std::optional<proto::Error>& error, bool new_attempt) override;
+  Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) override;
+  Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override;
+
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   Status configure(bool read_only);
@@ -45,6 +68,14 @@ class SqliteStore final : public Store {
   Result<bool> ownerExists(TokenKind kind, const std::string& owner_id);
   Result<TokenRecord> selectToken(const std::string& sha256, bool active_only);
   Result<Node> insertNode(const std::string& name);
+  Result<Operation> insertOperation(OperationKind kind, const std::string& instance_id,
+                                    const std::string& user_id, const std::string& node_id,
+                                    const nlohmann::json& params, Time at);
+  Result<std::optional<IdempotencyRecord>> selectIdempotencyKey(const std::string& user_id,
+                                                                const std::string& key);
+  Result<bool> applyObservation(const Observation& o, Time at);
+  Status insertEvent(const std::string& instance_id, const InstanceEvent& event);
+  Status applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome, Time at);
 
   sqlite3* db_;
 };

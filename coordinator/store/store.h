@@ -3,11 +3,14 @@
 // queue issue). Callers see records and proto::Error codes only: NotFound, Conflict (unique
 // names), Unavailable (the database cannot be reached), Internal. SQL lives in the engines.
 // One Store object is one connection: use it from one thread at a time.
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "coordinator/store/instance_types.h"
 #include "coordinator/store/types.h"
 #include "proto/v1/result.h"
 
@@ -52,6 +55,52 @@ class Store {
   virtual Status deleteNode(const std::string& id) = 0;
   virtual Status recordHello(const std::string& node_id, const NodeHello& hello) = 0;
   virtual Status touchNode(const std::string& node_id, Time seen) = 0;
+
+  // Instances and operations (instance_types.h). Operations are never deleted; an instance row
+  // goes when its delete operation succeeds, with its events.
+
+  /// Claims the idempotency key, then writes the instance (state provisioning) and its
+  /// instance.create operation (queued), all in one transaction; idempotency keys older than
+  /// kIdempotencyRetentionMs are pruned in it. When the key already exists nothing is written
+  /// and `existing` holds its record (the unique index decides between concurrent requests).
+  virtual Result<CreateOutcome> createInstance(const NewInstance& instance,
+                                               const IdempotencyClaim& claim) = 0;
+  virtual Result<std::optional<IdempotencyRecord>> findIdempotencyKey(const std::string& user_id,
+                                                                      const std::string& key) = 0;
+  virtual Result<Instance> getInstance(const std::string& id) = 0;
+  /// Oldest first; every instance when `owner_id` is empty.
+  virtual Result<std::vector<Instance>> listInstances(const std::optional<std::string>& owner_id) = 0;
+  /// The instances placed on one node, oldest first.
+  virtual Result<std::vector<Instance>> listInstancesOnNode(const std::string& node_id) = 0;
+  /// Instances per node id (for placement).
+  virtual Result<std::map<std::string, int64_t>> countInstancesByNode() = 0;
+  /// Instances per public state (Instance::publicState()).
+  virtual Result<std::map<std::string, int64_t>> countInstancesByState() = 0;
+  /// Applies an agent's report (see Observation). true when applied, false when stale; NotFound
+  /// when no such instance is on that node.
+  virtual Result<bool> observeInstance(const Observation& observation) = 0;
+  /// Oldest first, at most kMaxEventsPerInstance.
+  virtual Result<std::vector<InstanceEvent>> listInstanceEvents(const std::string& instance_id) = 0;
+
+  /// Writes a queued operation on an existing instance and sets its desired state, in one
+  /// transaction. NotFound when the instance does not exist.
+  virtual Result<std::pair<Instance, Operation>> startOperation(const NewOperation& op) = 0;
+  virtual Result<Operation> getOperation(const std::string& id) = 0;
+  /// The newest unfinished operation of that kind on the instance, if any.
+  virtual Result<std::optional<Operation>> findUnfinishedOperation(const std::string& instance_id,
+                                                                   OperationKind kind) = 0;
+  /// Unfinished operations (queued, waiting, running), oldest first; of one node when given.
+  virtual Result<std::vector<Operation>> listUnfinishedOperations(
+      const std::optional<std::string>& node_id) = 0;
+  /// Moves an unfinished operation to queued, waiting or running, setting its error (none
+  /// clears it) and counting an attempt when asked. false when it is already final.
+  virtual Result<bool> markOperation(const std::string& id, OperationState state,
+                                     const std::optional<proto::Error>& error, bool new_attempt) = 0;
+  /// Finishes an unfinished operation and applies the outcome to its instance, once: false (and
+  /// nothing written) when the operation is already final.
+  virtual Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) = 0;
+  /// Operations per (kind, state).
+  virtual Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() = 0;
 };
 
 struct OpenOptions {

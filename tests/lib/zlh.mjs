@@ -75,10 +75,17 @@ export class Coordinator {
   async kill() { if (this.proc) await this.proc.kill('SIGKILL'); }
 }
 
+const agents = new Set();
+// Shims outlive their agent by design; whatever a test leaves is ended when the test process ends.
+process.on('exit', () => {
+  for (const a of agents) for (const p of Object.values(a.shimPids())) { try { process.kill(p, 'SIGKILL'); } catch {} }
+});
+
 export class Agent {
   /** Writes agent.toml + node.token (0600) in a temp dir. */
   static async create({ coordinatorUrl, nodeId, token, backoffInitialMs = 200, backoffMaxMs = 2000, extraToml = '' }) {
     const a = new Agent();
+    agents.add(a);
     a.dir = tempDir('zlh-agent-');
     a.metricsPort = await freePort();
     a.metricsUrl = `http://127.0.0.1:${a.metricsPort}`;
@@ -113,6 +120,29 @@ export class Agent {
 
   async stop() { if (this.proc) await this.proc.stop(); }
   async kill() { if (this.proc) await this.proc.kill('SIGKILL'); }
+
+  /** Shim pids by instance id, from the agent's runtime dir. */
+  shimPids() {
+    const dir = path.join(this.dir, 'run', 'instances');
+    const out = {};
+    if (!fs.existsSync(dir)) return out;
+    for (const id of fs.readdirSync(dir)) {
+      try { out[id] = Number(fs.readFileSync(path.join(dir, id, 'shim.pid'), 'utf8').trim()); } catch {}
+    }
+    return out;
+  }
+
+  /** Ends every shim (and so every game) this agent started: shims outlive the agent by design. */
+  async killShims() {
+    const pids = Object.values(this.shimPids()).filter((p) => p > 0);
+    for (const p of pids) { try { process.kill(p, 'SIGTERM'); } catch {} }
+    const alive = (p) => { try { process.kill(p, 0); return true; } catch { return false; } };
+    const deadline = Date.now() + 5000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const p of pids.filter(alive)) { try { process.kill(p, 'SIGKILL'); } catch {} }
+  }
+
+  instanceDir(id) { return path.join(this.dir, 'state', 'instances', id); }
 }
 
 /** Waits until the coordinator reports the node with the given status. */

@@ -28,6 +28,13 @@ class FakeLinks : public gateway::NodeLinks {
   std::vector<std::string> dropped;
 };
 
+class NullDispatcher : public instances::Dispatcher {
+ public:
+  void submit(const store::Operation&) override {}
+  void resume() override {}
+  void onNodeReady(const std::string&) override {}
+};
+
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -40,7 +47,7 @@ class ApiTest : public ::testing::Test {
     admin_ = makeToken("admin", store::Role::kAdmin);
     metrics_token_ = makeToken("metrics", store::Role::kMetrics);
     user_token_ = makeToken("user", store::Role::kUser);
-    api_ = std::make_unique<ApiService>(*store_, metrics_, links_, ApiOptions{});
+    api_ = std::make_unique<ApiService>(*store_, metrics_, links_, dispatcher_, ApiOptions{});
   }
   void TearDown() override {
     api_.reset();
@@ -68,6 +75,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   common::Metrics metrics_{"test"};
   FakeLinks links_;
+  NullDispatcher dispatcher_;
   std::unique_ptr<ApiService> api_;
   std::string admin_, metrics_token_, user_token_;
 };
@@ -103,6 +111,48 @@ class UnreachableStore : public store::Store {
   proto::Status deleteNode(const std::string& id) override { return s_.deleteNode(id); }
   proto::Status recordHello(const std::string& id, const store::NodeHello& h) override { return s_.recordHello(id, h); }
   proto::Status touchNode(const std::string& id, store::Time t) override { return s_.touchNode(id, t); }
+  proto::Result<store::CreateOutcome> createInstance(const store::NewInstance& i,
+                                                     const store::IdempotencyClaim& c) override {
+    return s_.createInstance(i, c);
+  }
+  proto::Result<std::optional<store::IdempotencyRecord>> findIdempotencyKey(const std::string& u,
+                                                                            const std::string& k) override {
+    return s_.findIdempotencyKey(u, k);
+  }
+  proto::Result<store::Instance> getInstance(const std::string& id) override { return s_.getInstance(id); }
+  proto::Result<std::vector<store::Instance>> listInstances(const std::optional<std::string>& o) override {
+    return s_.listInstances(o);
+  }
+  proto::Result<std::vector<store::Instance>> listInstancesOnNode(const std::string& n) override {
+    return s_.listInstancesOnNode(n);
+  }
+  proto::Result<std::map<std::string, int64_t>> countInstancesByNode() override { return s_.countInstancesByNode(); }
+  proto::Result<std::map<std::string, int64_t>> countInstancesByState() override { return s_.countInstancesByState(); }
+  proto::Result<bool> observeInstance(const store::Observation& o) override { return s_.observeInstance(o); }
+  proto::Result<std::vector<store::InstanceEvent>> listInstanceEvents(const std::string& id) override {
+    return s_.listInstanceEvents(id);
+  }
+  proto::Result<std::pair<store::Instance, store::Operation>> startOperation(const store::NewOperation& o) override {
+    return s_.startOperation(o);
+  }
+  proto::Result<store::Operation> getOperation(const std::string& id) override { return s_.getOperation(id); }
+  proto::Result<std::optional<store::Operation>> findUnfinishedOperation(const std::string& i,
+                                                                         store::OperationKind k) override {
+    return s_.findUnfinishedOperation(i, k);
+  }
+  proto::Result<std::vector<store::Operation>> listUnfinishedOperations(const std::optional<std::string>& n) override {
+    return s_.listUnfinishedOperations(n);
+  }
+  proto::Result<bool> markOperation(const std::string& id, store::OperationState st,
+                                    const std::optional<proto::Error>& e, bool a) override {
+    return s_.markOperation(id, st, e, a);
+  }
+  proto::Result<bool> finishOperation(const std::string& id, const store::OperationOutcome& o) override {
+    return s_.finishOperation(id, o);
+  }
+  proto::Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override {
+    return s_.countOperations();
+  }
 
  private:
   store::Store& s_;
@@ -110,7 +160,7 @@ class UnreachableStore : public store::Store {
 
 TEST_F(ApiTest, HealthzIs503WhenTheStoreIsUnreachable) {
   UnreachableStore broken(*store_);
-  ApiService api(broken, metrics_, links_, ApiOptions{});
+  ApiService api(broken, metrics_, links_, dispatcher_, ApiOptions{});
   Request req;
   req.method = "GET";
   req.path = "/healthz";

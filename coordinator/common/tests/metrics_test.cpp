@@ -47,6 +47,22 @@ TEST(Metrics, OddOrTooManyJobKindsFoldIntoOther) {
   EXPECT_EQ(m.value("zlh_agent_jobs_total", {"k0", "error"}), 1);
 }
 
+TEST(Metrics, GaugeSeriesAreReplacedWhole) {
+  Metrics m("v");
+  m.setGaugeSeries("zlh_operations", {{{"instance.create", "running"}, 2}, {{"instance.power", "failed"}, 1}});
+  m.setGaugeSeries("zlh_instances", {{{"ready"}, 3}});
+  std::string t = m.render();
+  EXPECT_TRUE(has(t, "# TYPE zlh_operations gauge"));
+  EXPECT_TRUE(has(t, "zlh_operations{kind=\"instance.create\",state=\"running\"} 2"));
+  EXPECT_TRUE(has(t, "zlh_instances{state=\"ready\"} 3"));
+  m.setGaugeSeries("zlh_operations", {{{"instance.create", "succeeded"}, 1}, {{"bad"}, 5}});
+  EXPECT_EQ(m.value("zlh_operations", {"instance.create", "running"}), 0);
+  EXPECT_EQ(m.value("zlh_operations", {"instance.create", "succeeded"}), 1);
+  EXPECT_EQ(m.value("zlh_operations", {"bad"}), 0);  // wrong label count dropped
+  m.setGaugeSeries("zlh_http_requests_total", {{{"x", "200"}, 9}});  // not a gauge: ignored
+  EXPECT_EQ(m.value("zlh_http_requests_total", {"x", "200"}), 0);
+}
+
 TEST(Metrics, EscapesLabelValues) {
   Metrics m("a\"b\\c\nd");
   EXPECT_TRUE(has(m.render(), "zlh_build_info{version=\"a\\\"b\\\\c\\nd\"} 1"));

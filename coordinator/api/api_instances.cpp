@@ -1,0 +1,152 @@
+// ApiService: instances and operations (docs/api.md "Instances").
+#include <spdlog/spdlog.h>
+
+#include "coordinator/api/api_json.h"
+#include "coordinator/api/api_service.h"
+#include "coordinator/api/instance_request.h"
+
+namespace zlh::coordinator::api {
+namespace {
+using nlohmann::json;
+using proto::ErrorCode;
+using proto::makeError;
+using store::OperationKind;
+using store::Role;
+
+proto::Error notFound(const std::string& what, const std::string& id) {
+  return makeError(ErrorCode::kNotFound, what + " " + id.substr(0, 64) + " not found");
+}
+}  // namespace
+
+void ApiService::registerInstanceRoutes() {
+  const Roles people{Role::kAdmin, Role::kUser};
+  route("POST", "/api/v1/instances", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { createInstance(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/instances", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { listInstances(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/instances/{id}", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { getInstance(r, p, w, std::move(d)); });
+  route("DELETE", "/api/v1/instances/{id}", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { deleteInstance(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/instances/{id}/power", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { powerInstance(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/instances/{id}/events", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { instanceEvents(r, p, w, std::move(d)); });
+  route("GET", "/api/v1/operations/{id}", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { getOperation(r, p, w, std::move(d)); });
+}
+
+proto::Result<store::Instance> ApiService::visibleInstance(const std::string& id,
+                                                           const Principal& who) {
+  auto inst = store_.getInstance(id);
+  if (!inst) {
+    if (inst.error().code == ErrorCode::kNotFound) return notFound("instance", id);
+    return inst.error();
+  }
+  if (who.role != Role::kAdmin && inst->owner_id != who.user_id) return notFound("instance", id);
+  return inst;
+}
+
+Response ApiService::accepted(const store::Operation& op, const store::Instance& instance) {
+  dispatcher_.submit(op);
+  // The dispatcher moved it on (running or waiting): answer what is true now.
+  auto now = store_.getOperation(op.id);
+  return jsonResponse(
+      202, {{"operation", operationJson(now ? *now : op)}, {"instance", instanceJson(instance)}});
+}
+
+void ApiService::listInstances(const Request&, const Params&, const Principal& who,
+                               Responder done) {
+  auto list = store_.listInstances(
+      who.role == Role::kAdmin ? std::nullopt : std::optional<std::string>(who.user_id));
+  if (!list) return done(errorResponse(list.error()));
+  json items = json::array();
+  for (const auto& i : *list) items.push_back(instanceJson(i));
+  done(jsonResponse(200, {{"items", items}, {"next_cursor", nullptr}}));
+}
+
+void ApiService::getInstance(const Request&, const Params& params, const Principal& who,
+                             Responder done) {
+  auto inst = visibleInstance(params.at("id"), who);
+  if (!inst) return done(errorResponse(inst.error()));
+  done(jsonResponse(200, instanceJson(*inst)));
+}
+
+void ApiService::deleteInstance(const Request&, const Params& params, const Principal& who,
+                                Responder done) {
+  auto inst = visibleInstance(params.at("id"), who);
+  if (!inst) return done(errorResponse(inst.error()));
+  if (inst->desired_state == "deleted") {
+    // Already being deleted: the same operation again, not a second one.
+    auto pending = store_.findUnfinishedOperation(inst->id, OperationKind::kInstanceDelete);
+    if (!pending) return done(errorResponse(pending.error()));
+    if (*pending)
+      return done(jsonResponse(
+          202, {{"operation", operationJson(**pending)}, {"instance", instanceJson(*inst)}}));
+  }
+  std::string previous = inst->desired_state == "deleted" ? "stopped" : inst->desired_state;
+  auto started = store_.startOperation({OperationKind::kInstanceDelete,
+                                        inst->id,
+                                        who.user_id,
+                                        {{"previous_desired_state", previous}},
+                                        "deleted"});
+  if (!started) return done(errorResponse(started.error()));
+  spdlog::info("instance {} delete requested by {} (operation {})", inst->id, who.user_id,
+               started->second.id);
+  done(accepted(started->second, started->first));
+}
+
+void ApiService::powerInstance(const Request& req, const Params& params, const Principal& who,
+                               Responder done) {
+  auto body = parseBody(req, true);
+  if (!body) return done(errorResponse(body.error()));
+  auto action = parsePowerAction(*body);
+  if (!action) return done(errorResponse(action.error()));
+  auto inst = visibleInstance(params.at("id"), who);
+  if (!inst) return done(errorResponse(inst.error()));
+  if (inst->desired_state == "deleted")
+    return done(errorResponse(
+        makeError(ErrorCode::kConflict, "instance " + inst->id + " is being deleted")));
+  if (inst->state == store::kStateProvisioning)
+    return done(errorResponse(
+        makeError(ErrorCode::kConflict, "instance " + inst->id + " is still being provisioned")));
+  std::string desired = (*action == "start" || *action == "restart") ? "running" : "stopped";
+  auto started = store_.startOperation(
+      {OperationKind::kInstancePower, inst->id, who.user_id, {{"action", *action}}, desired});
+  if (!started) return done(errorResponse(started.error()));
+  spdlog::info("instance {} {} requested by {} (operation {})", inst->id, *action, who.user_id,
+               started->second.id);
+  done(accepted(started->second, started->first));
+}
+
+void ApiService::instanceEvents(const Request&, const Params& params, const Principal& who,
+                                Responder done) {
+  auto inst = visibleInstance(params.at("id"), who);
+  if (!inst) return done(errorResponse(inst.error()));
+  auto events = store_.listInstanceEvents(inst->id);
+  if (!events) return done(errorResponse(events.error()));
+  json items = json::array();
+  for (const auto& e : *events) items.push_back(eventJson(e));
+  done(jsonResponse(200, {{"items", items}, {"next_cursor", nullptr}}));
+}
+
+void ApiService::getOperation(const Request&, const Params& params, const Principal& who,
+                              Responder done) {
+  const std::string& id = params.at("id");
+  auto op = store_.getOperation(id);
+  if (!op) {
+    if (op.error().code == ErrorCode::kNotFound)
+      return done(errorResponse(notFound("operation", id)));
+    return done(errorResponse(op.error()));
+  }
+  bool visible = who.role == Role::kAdmin || op->user_id == who.user_id;
+  if (!visible) {
+    // Also visible to the owner of its instance (an admin may act on a user's instance).
+    auto inst = store_.getInstance(op->instance_id);
+    visible = inst && inst->owner_id == who.user_id;
+  }
+  if (!visible) return done(errorResponse(notFound("operation", id)));
+  done(jsonResponse(200, operationJson(*op)));
+}
+
+}  // namespace zlh::coordinator::api

@@ -1,0 +1,66 @@
+#pragma once
+// A migrated SQLite store in a temp dir, with a user and a node, for the instances tests.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "coordinator/common/tokens.h"
+#include "coordinator/store/store.h"
+
+namespace zlh::coordinator::instances::testing {
+
+class TestDb {
+ public:
+  TestDb() {
+    char tmpl[] = "/tmp/zlh-instances-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto s = store::openStore("sqlite://" + dir_ + "/zlh.db", {.create = true});
+    EXPECT_TRUE(s.ok());
+    store = std::move(*s);
+    EXPECT_TRUE(store->migrate().ok());
+    user = store->createUser({"alice", store::Role::kUser})->id;
+  }
+  ~TestDb() {
+    store.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string addNode(const std::string& name, bool lifecycle = true) {
+    auto n = store->createNodeWithToken(name, common::sha256Hex(name + "-token"));
+    EXPECT_TRUE(n.ok());
+    nlohmann::json plugins = nlohmann::json::array();
+    if (lifecycle)
+      plugins.push_back(
+          {{"name", "lifecycle"}, {"state", "running"}, {"job_kinds", {"lifecycle.create"}}});
+    EXPECT_TRUE(
+        store->recordHello(n->first.id, {common::now(), "1", nlohmann::json::object(), "", plugins})
+            .ok());
+    return n->first.id;
+  }
+  /// An instance and its queued create operation on `node`.
+  store::CreateOutcome createInstance(const std::string& node, const std::string& key = "k") {
+    store::NewInstance n;
+    n.name = "srv";
+    n.owner_id = user;
+    n.template_name = "test";
+    n.node_id = node;
+    n.requested_by = user;
+    n.operation_params = {{"template", "test"},
+                          {"name", "srv"},
+                          {"params", nlohmann::json::object()},
+                          {"env", nlohmann::json::object()},
+                          {"resources", nlohmann::json::object()},
+                          {"start", true}};
+    auto r = store->createInstance(n, {user, key, "h"});
+    EXPECT_TRUE(r.ok() && r->operation);
+    return *r;
+  }
+
+  std::unique_ptr<store::Store> store;
+  std::string user;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace zlh::coordinator::instances::testing

@@ -1,0 +1,73 @@
+#include "coordinator/store/sqlite_rows.h"
+
+namespace zlh::coordinator::store::sqlite {
+using nlohmann::json;
+
+json jsonColumn(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? fallback : j;
+}
+
+std::optional<proto::Error> errorColumn(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  json j = jsonColumn(*text, json());
+  proto::Error e{proto::ErrorCode::kInternal, ""};
+  if (j.is_object()) {
+    auto code = proto::errorCodeFromWire(j.value("code", ""));
+    if (code) e.code = *code;
+    auto msg = j.find("message");
+    if (msg != j.end() && msg->is_string()) e.message = msg->get<std::string>();
+  }
+  return e;
+}
+
+std::optional<std::string> errorText(const std::optional<proto::Error>& error) {
+  if (!error) return std::nullopt;
+  return json{{"code", proto::toWire(error->code)}, {"message", error->message}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+Instance readInstance(const Stmt& s) {
+  Instance i;
+  i.id = s.text(0);
+  i.name = s.text(1);
+  i.owner_id = s.text(2);
+  i.template_name = s.text(3);
+  i.node_id = s.text(4);
+  i.state = s.text(5);
+  i.desired_state = s.text(6);
+  i.unresponsive = s.int64(7) != 0;
+  i.address = s.optText(8);
+  i.state_version = static_cast<uint64_t>(s.int64(9));
+  i.params = jsonColumn(s.text(10), json::object());
+  i.env = jsonColumn(s.text(11), json::object());
+  i.resources = jsonColumn(s.text(12), json::object());
+  i.created_at = common::fromUnixMs(s.int64(13));
+  i.updated_at = common::fromUnixMs(s.int64(14));
+  return i;
+}
+
+Operation readOperation(const Stmt& s) {
+  Operation o;
+  o.id = s.text(0);
+  o.kind = parseOperationKind(s.text(1)).value_or(OperationKind::kInstanceCreate);
+  o.state = parseOperationState(s.text(2)).value_or(OperationState::kFailed);
+  o.instance_id = s.text(3);
+  o.user_id = s.text(4);
+  o.node_id = s.text(5);
+  o.attempts = s.int64(6);
+  o.error = errorColumn(s.optText(7));
+  o.params = jsonColumn(s.text(8), json::object());
+  o.created_at = common::fromUnixMs(s.int64(9));
+  o.updated_at = common::fromUnixMs(s.int64(10));
+  return o;
+}
+
+IdempotencyRecord readIdempotency(const Stmt& s) {
+  return IdempotencyRecord{s.text(0), s.text(1), s.text(2),
+                           s.text(3), s.text(4), common::fromUnixMs(s.int64(5))};
+}
+
+Time nowMs() { return common::fromUnixMs(common::toUnixMs(common::now())); }
+
+}  // namespace zlh::coordinator::store::sqlite

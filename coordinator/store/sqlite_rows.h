@@ -1,0 +1,33 @@
+#pragma once
+// Row readers shared by the SQLite engine's files. Private to the engine.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "coordinator/store/instance_types.h"
+#include "coordinator/store/sqlite_db.h"
+
+namespace zlh::coordinator::store::sqlite {
+
+inline constexpr const char* kInstanceColumns =
+    "id, name, owner_id, template, node_id, state, desired_state, unresponsive, address, "
+    "state_version, params, env, resources, created_at, updated_at";
+inline constexpr const char* kOperationColumns =
+    "id, kind, state, instance_id, user_id, node_id, attempts, error, params, created_at, "
+    "updated_at";
+inline constexpr const char* kIdempotencyColumns =
+    "user_id, key, request_hash, operation_id, instance_id, created_at";
+
+/// A JSON column; `fallback` when it does not parse (it always should: we wrote it).
+nlohmann::json jsonColumn(const std::string& text, nlohmann::json fallback);
+/// An error column ({"code","message"}) or none.
+std::optional<proto::Error> errorColumn(const std::optional<std::string>& text);
+std::optional<std::string> errorText(const std::optional<proto::Error>& error);
+
+Instance readInstance(const Stmt& s);
+Operation readOperation(const Stmt& s);
+IdempotencyRecord readIdempotency(const Stmt& s);
+
+/// Times are stored as unix ms; this is "now" at that resolution.
+Time nowMs();
+
+}  // namespace zlh::coordinator::store::sqlite
