@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "agent/sdk/instances.h"
 #include "agent/sdk/logger.h"
 #include "agent/sdk/result.h"
+#include "agent/sdk/supervisor.h"
 #include "agent/sdk/task.h"
 
 namespace zlh::agent::sdk {
@@ -48,6 +50,13 @@ class PluginContext {
   /// Runs blocking work (disk, hashing, child processes) on the agent's bounded thread pool.
   /// Post results back with post(). Thread-safe.
   virtual void runBlocking(Task fn) = 0;
+
+  /// The core's instance registry (read by every plugin; written by the lifecycle plugin).
+  virtual InstanceRegistry& instances() = 0;
+  /// The core's supervisor of per-instance shims.
+  virtual Supervisor& supervisor() = 0;
+  /// The agent's state dir (instances live in <stateRoot>/instances/<id>).
+  virtual const std::filesystem::path& stateRoot() const = 0;
 };
 
 }  // namespace zlh::agent::sdk

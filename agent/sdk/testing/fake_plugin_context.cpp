@@ -15,26 +15,38 @@ class FakePluginContext::FakeTimer : public TimerHandle {
   std::shared_ptr<TimerState> state_;
 };
 
-FakePluginContext::FakePluginContext(std::string plugin_name, std::filesystem::path state_dir)
-    : plugin_name_(std::move(plugin_name)), state_dir_(std::move(state_dir)) {
-  if (state_dir_.empty()) {
+FakePluginContext::FakePluginContext(std::string plugin_name, std::filesystem::path state_dir,
+                                     std::filesystem::path state_root)
+    : plugin_name_(std::move(plugin_name)),
+      state_dir_(std::move(state_dir)),
+      state_root_(std::move(state_root)) {
+  if (state_root_.empty()) {
     std::random_device rd;
-    state_dir_ = std::filesystem::temp_directory_path() /
-                 ("zlh-fake-" + plugin_name_ + "-" + std::to_string(rd()));
-    owns_state_dir_ = true;
+    state_root_ = std::filesystem::temp_directory_path() /
+                  ("zlh-fake-" + plugin_name_ + "-" + std::to_string(rd()));
+    owns_state_root_ = true;
   }
+  if (state_dir_.empty()) state_dir_ = state_root_ / "plugins" / plugin_name_;
   std::error_code ec;
+  std::filesystem::create_directories(state_root_, ec);
   std::filesystem::create_directories(state_dir_, ec);
   logger_ = Logger([this](LogLevel level, std::string_view text) {
     std::lock_guard lock(mu_);
     log_lines_.push_back(LogLine{level, std::string(text)});
   });
+  registry_ = std::make_unique<FakeInstanceRegistry>(
+      state_root_, [this](const std::string& type, nlohmann::json body) {
+        (void)emitEvent(type, std::move(body));
+      });
+  supervisor_ = std::make_unique<FakeSupervisor>([this](Task fn) { post(std::move(fn)); });
 }
 
 FakePluginContext::~FakePluginContext() {
-  if (owns_state_dir_) {
+  supervisor_.reset();
+  registry_.reset();
+  if (owns_state_root_) {
     std::error_code ec;
-    std::filesystem::remove_all(state_dir_, ec);
+    std::filesystem::remove_all(state_root_, ec);
   }
 }
 

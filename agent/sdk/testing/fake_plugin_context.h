@@ -2,6 +2,8 @@
 /// @file
 /// A PluginContext for plugin unit tests: no threads, no network. Posted work, timers and
 /// "blocking" work are queued and run when the test says so; events and log lines are recorded.
+/// instances() and supervisor() are a FakeInstanceRegistry and a FakeSupervisor (see their
+/// headers); the registry's `instance.state` events also land in events().
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -14,6 +16,8 @@
 #include <vector>
 
 #include "agent/sdk/plugin_context.h"
+#include "agent/sdk/testing/fake_instance_registry.h"
+#include "agent/sdk/testing/fake_supervisor.h"
 
 namespace zlh::agent::sdk::testing {
 
@@ -28,9 +32,11 @@ class FakePluginContext : public PluginContext {
     std::string text;
   };
 
-  /// `state_dir` is created if missing; by default a fresh directory under the system temp dir.
-  explicit FakePluginContext(std::string plugin_name = "test",
-                             std::filesystem::path state_dir = {});
+  /// `state_root` (the agent state dir) defaults to a fresh directory under the system temp
+  /// dir, removed on destruction; `state_dir` (the plugin's) defaults to
+  /// <state_root>/plugins/<name>. Both are created if missing.
+  explicit FakePluginContext(std::string plugin_name = "test", std::filesystem::path state_dir = {},
+                             std::filesystem::path state_root = {});
   ~FakePluginContext() override;
 
   const Logger& log() const override { return logger_; }
@@ -41,6 +47,13 @@ class FakePluginContext : public PluginContext {
   void post(Task fn) override;
   TimerPtr after(std::chrono::milliseconds delay, Task fn) override;
   void runBlocking(Task fn) override;
+  InstanceRegistry& instances() override { return *registry_; }
+  Supervisor& supervisor() override { return *supervisor_; }
+  const std::filesystem::path& stateRoot() const override { return state_root_; }
+
+  // --- fakes behind instances() and supervisor() ---
+  FakeInstanceRegistry& fakeInstances() { return *registry_; }
+  FakeSupervisor& fakeSupervisor() { return *supervisor_; }
 
   // --- test controls ---
   /// Runs posted and blocking work until none is left (work may queue more). Returns how many ran.
@@ -64,7 +77,8 @@ class FakePluginContext : public PluginContext {
 
   std::string plugin_name_;
   std::filesystem::path state_dir_;
-  bool owns_state_dir_ = false;
+  std::filesystem::path state_root_;
+  bool owns_state_root_ = false;
   std::string agent_version_ = "0.0.0-test";
   std::string node_id_ = "nd_test";
   Logger logger_;
@@ -75,6 +89,8 @@ class FakePluginContext : public PluginContext {
   std::vector<Event> events_;
   std::vector<LogLine> log_lines_;
   std::optional<Error> event_error_;
+  std::unique_ptr<FakeInstanceRegistry> registry_;
+  std::unique_ptr<FakeSupervisor> supervisor_;
 };
 
 }  // namespace zlh::agent::sdk::testing
