@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 
 #include "agent/core/host/capacity.h"
 #include "agent/core/http/status_http.h"
+#include "agent/core/instances/instance_registry.h"
 #include "agent/core/jobs/job_router.h"
 #include "agent/core/jobs/job_store.h"
 #include "agent/core/link/events.h"
@@ -14,6 +16,7 @@
 #include "agent/core/loop/event_loop.h"
 #include "agent/core/metrics/agent_metrics.h"
 #include "agent/core/plugins/plugin_host.h"
+#include "agent/core/supervisor/shim_supervisor.h"
 #include "agent/core/transport/transport.h"
 
 namespace zlh::agent::core {
@@ -47,6 +50,7 @@ class Agent {
   void run();
 
  private:
+  sdk::Status initInstances();
   proto::Hello hello() const;
   std::string metricsUrl() const;
   void shutdown(int sig);
@@ -56,13 +60,39 @@ class Agent {
   EventLoop loop_{kPoolThreads};
   AgentMetrics metrics_;
   JobStore store_;
+  // Before host_: plugins hold subscriptions to both and may use them until destroyed.
+  std::unique_ptr<CoreInstanceRegistry> registry_;
+  std::unique_ptr<ShimSupervisor> supervisor_;
   std::unique_ptr<PluginHost> host_;
   std::unique_ptr<Link> link_;
   std::unique_ptr<JobRouter> router_;
   std::unique_ptr<StatusHttp> http_;
   std::unique_ptr<Transport> transport_;  // declared last: destroyed first (joins its thread)
+  std::function<sdk::Status(const std::string&, nlohmann::json)> emit_;
   bool stopping_ = false;
 };
+
+// Registry and supervisor, then re-adoption of the shims that outlived the previous agent:
+// all before any plugin starts.
+sdk::Status Agent::initInstances() {
+  if (auto s = ensureStateDir(cfg_.runtime_dir); !s.ok()) return s;
+  registry_ = std::make_unique<CoreInstanceRegistry>(
+      cfg_.state_dir, emit_, [this](sdk::Task t) { loop_.runBlocking(std::move(t)); });
+  auto loaded = registry_->load();
+  if (!loaded.ok()) return loaded.error().withContext("load instance records");
+  spdlog::info("instances: {} records loaded, {} corrupt (moved aside), {} dirs without a record",
+               loaded->loaded, loaded->corrupt, loaded->without_record);
+  ShimSupervisor::Options so;
+  so.state_dir = cfg_.state_dir;
+  so.runtime_dir = cfg_.runtime_dir;
+  so.shim_path = cfg_.shim_path;
+  if (::access(so.shim_path.c_str(), X_OK) != 0)
+    spdlog::warn("zlh-shim not found at {} (set [agent] shim_path): instances cannot start",
+                 so.shim_path.string());
+  supervisor_ = std::make_unique<ShimSupervisor>(loop_, std::move(so));
+  supervisor_->adoptAtStart(registry_->list());
+  return {};
+}
 
 sdk::Status Agent::init() {
   if (auto s = ensureStateDir(cfg_.state_dir); !s.ok()) return s;
@@ -78,6 +108,11 @@ sdk::Status Agent::init() {
     loop_.post([this, t = std::move(text.value())]() mutable { link_->sendEvent(std::move(t)); });
     return {};
   };
+  emit_ = env.emit;
+  if (auto s = initInstances(); !s.ok()) return s;
+  env.instances = registry_.get();
+  env.supervisor = supervisor_.get();
+  env.state_root = cfg_.state_dir;
   host_ = std::make_unique<PluginHost>(metrics_, std::move(env), cfg_.state_dir / "plugins");
   for (const auto& name : cfg_.enabled_plugins)
     for (const auto* f : opts_.builtins)
@@ -130,6 +165,7 @@ proto::Hello Agent::hello() const {
   h.plugins = host_->infos();
   h.capacity = readCapacity(cfg_.state_dir);
   h.metrics_url = metricsUrl();
+  h.instances = registry_->summaries();
   return h;
 }
 
@@ -140,7 +176,7 @@ void Agent::shutdown(int sig) {
     return;
   }
   stopping_ = true;
-  spdlog::info("signal {}: stopping", sig);
+  spdlog::info("signal {}: stopping (instance shims and their processes keep running)", sig);
   link_->stop(kStopGrace, [this] {
     router_->cancelAll();
     host_->stopAll();
@@ -151,6 +187,7 @@ void Agent::shutdown(int sig) {
 void Agent::run() {
   loop_.onSignals({SIGINT, SIGTERM}, [this](int sig) { shutdown(sig); });
   host_->startAll();
+  supervisor_->releaseExits();  // exits found at adoption reach the plugins' onExit listeners
   spdlog::info("zlh-agent {} node {}: metrics on {}, coordinator {}", opts_.version, cfg_.node_id,
                metricsUrl(), cfg_.coordinator.url_text);
   if (cfg_.metrics.advertise_url.empty() &&

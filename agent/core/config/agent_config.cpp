@@ -57,6 +57,24 @@ json extractPluginTables(json& doc) {
   return tables;
 }
 
+sdk::Status checkShimPath(AgentConfig& cfg, const sdk::ConfigValues& v) {
+  std::string path = v.getString("agent.shim_path");
+  if (path.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    cfg.shim_path =
+        ec ? std::filesystem::path("/usr/bin/zlh-shim") : exe.parent_path() / "zlh-shim";
+    return {};  // checked when an instance starts: --check-config works where the shim is not
+  }
+  cfg.shim_path = path;
+  if (!cfg.shim_path.is_absolute())
+    return configError(cfg.file, "agent.shim_path", "must be an absolute path");
+  if (access(path.c_str(), X_OK) != 0)
+    return configError(cfg.file, "agent.shim_path",
+                       "cannot execute " + path + ": " + std::strerror(errno));
+  return {};
+}
+
 sdk::Status checkCoordinator(AgentConfig& cfg, const sdk::ConfigValues& v) {
   auto& c = cfg.coordinator;
   const auto& file = cfg.file;
@@ -86,9 +104,20 @@ sdk::Status checkCoordinator(AgentConfig& cfg, const sdk::ConfigValues& v) {
   return {};
 }
 
+bool hasEnabledKey(const json& doc) {
+  auto plugins = doc.find("plugins");
+  return plugins != doc.end() && plugins->is_object() && plugins->contains("enabled");
+}
+
 sdk::Status checkPlugins(AgentConfig& cfg, const sdk::ConfigValues& v, const json& tables,
-                         const std::vector<const sdk::PluginFactory*>& builtins) {
+                         const std::vector<const sdk::PluginFactory*>& builtins,
+                         bool enabled_given) {
   cfg.enabled_plugins = v.getStringList("plugins.enabled");
+  if (!enabled_given) {
+    cfg.enabled_plugins.clear();
+    for (const char* name : kDefaultPlugins)
+      if (findFactory(builtins, name)) cfg.enabled_plugins.push_back(name);
+  }
   for (size_t i = 0; i < cfg.enabled_plugins.size(); ++i) {
     const auto& name = cfg.enabled_plugins[i];
     if (!findFactory(builtins, name))
@@ -138,9 +167,13 @@ const sdk::ConfigSchema& agentConfigSchema() {
                 "Metrics URL sent in hello; default http://<listen>/metrics", "");
     s.addString("state.dir", "Agent state (jobs, instances)", "/var/lib/zlh-agent");
     s.addString("state.runtime_dir", "Runtime files (sockets)", "/run/zlh-agent");
+    s.addString("agent.shim_path",
+                "zlh-shim binary (absolute); default: zlh-shim beside the zlh-agent executable",
+                "");
     s.addString("log.level", "Log level", "info")
         .oneOf({"trace", "debug", "info", "warn", "error"});
-    s.addStringList("plugins.enabled", "Built-in plugins to run",
+    s.addStringList("plugins.enabled",
+                    "Built-in plugins to run; default: system and lifecycle (where built)",
                     std::vector<std::string>{"system"});
     return s;
   }();
@@ -174,6 +207,7 @@ sdk::Result<AgentConfig> loadAgentConfig(const std::filesystem::path& file,
   cfg.file = file;
   auto doc = readTomlFile(file);
   if (!doc.ok()) return configError(file, "", doc.error().message);
+  const bool enabled_given = hasEnabledKey(doc.value());
   json tables = extractPluginTables(doc.value());
   auto values = agentConfigSchema().validate(doc.value());
   if (!values.ok()) return configError(file, values.error().key, values.error().reason);
@@ -192,8 +226,10 @@ sdk::Result<AgentConfig> loadAgentConfig(const std::filesystem::path& file,
   cfg.state_dir = v.getString("state.dir");
   if (cfg.state_dir.empty()) return configError(file, "state.dir", "must not be empty");
   cfg.runtime_dir = v.getString("state.runtime_dir");
+  if (cfg.runtime_dir.empty()) return configError(file, "state.runtime_dir", "must not be empty");
+  if (auto s = checkShimPath(cfg, v); !s.ok()) return s.error();
   cfg.log_level = v.getString("log.level");
-  if (auto s = checkPlugins(cfg, v, tables, builtins); !s.ok()) return s.error();
+  if (auto s = checkPlugins(cfg, v, tables, builtins, enabled_given); !s.ok()) return s.error();
   return cfg;
 }
 

@@ -15,6 +15,8 @@
 namespace zlh::agent::core {
 
 inline constexpr const char* kDefaultConfigFile = "/etc/zlh-agent/agent.toml";
+/// `[plugins] enabled` when the key is absent: these, where built in.
+inline constexpr const char* kDefaultPlugins[] = {"system", "lifecycle"};
 
 struct AgentConfig {
   std::filesystem::path file;
@@ -38,6 +40,8 @@ struct AgentConfig {
 
   std::filesystem::path state_dir;
   std::filesystem::path runtime_dir;
+  /// zlh-shim binary ([agent] shim_path); default: zlh-shim beside the agent's executable.
+  std::filesystem::path shim_path;
   std::string log_level = "info";
   std::vector<std::string> enabled_plugins;
   /// Validated `[plugins.<name>]` tables of every built-in plugin (defaults when absent).

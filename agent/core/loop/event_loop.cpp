@@ -90,6 +90,8 @@ bool EventLoop::runUntil(const std::function<bool()>& done, std::chrono::millise
   return done();
 }
 
+asio::io_context& EventLoop::io() { return impl_->io; }
+
 void EventLoop::joinPool() {
   if (impl_->pool_joined) return;
   impl_->pool_joined = true;

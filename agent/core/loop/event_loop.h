@@ -9,6 +9,10 @@
 #include "agent/sdk/plugin_context.h"
 #include "agent/sdk/task.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace zlh::agent::core {
 
 class EventLoop {
@@ -37,6 +41,8 @@ class EventLoop {
   bool runUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout);
   /// Stops the pool: work already running finishes, queued work is dropped (idempotent).
   void joinPool();
+  /// The loop's io_context, for core .cpp files that drive Asio objects on it (shim sockets).
+  boost::asio::io_context& io();
 
  private:
   struct Impl;

@@ -18,6 +18,11 @@ struct ContextEnv {
   std::string agent_version;
   /// Validates and queues an event toward the coordinator. Thread-safe.
   std::function<sdk::Status(const std::string& type, nlohmann::json body)> emit;
+  /// The agent's instance registry and supervisor (null only in tests that do not need them:
+  /// then instances()/supervisor() throw, which the plugin host reports as a plugin failure).
+  sdk::InstanceRegistry* instances = nullptr;
+  sdk::Supervisor* supervisor = nullptr;
+  std::filesystem::path state_root;
 };
 
 class CorePluginContext : public sdk::PluginContext {
@@ -35,6 +40,9 @@ class CorePluginContext : public sdk::PluginContext {
     return env_.loop->after(delay, std::move(fn));
   }
   void runBlocking(sdk::Task fn) override { env_.loop->runBlocking(std::move(fn)); }
+  sdk::InstanceRegistry& instances() override;
+  sdk::Supervisor& supervisor() override;
+  const std::filesystem::path& stateRoot() const override { return env_.state_root; }
 
  private:
   const ContextEnv& env_;

@@ -166,3 +166,46 @@ TEST_F(AgentConfigTest, MissingFile) {
 
 }  // namespace
 }  // namespace zlh::agent::core
+
+namespace zlh::agent::core {
+namespace {
+
+class AgentConfigInstancesTest : public AgentConfigTest {};
+
+TEST_F(AgentConfigInstancesTest, ShimPathDefaultsBesideTheExecutableAndIsCheckedWhenSet) {
+  auto r = load(base());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->shim_path.filename(), "zlh-shim");
+  EXPECT_EQ(r->shim_path.parent_path(), fs::read_symlink("/proc/self/exe").parent_path());
+
+  EXPECT_EQ(err(base() + "[agent]\nshim_path = \"zlh-shim\"\n"),
+            f() + ": agent.shim_path: must be an absolute path");
+  EXPECT_EQ(
+      err(base() + "[agent]\nshim_path = \"/nonexistent/zlh-shim\"\n"),
+      f() + ": agent.shim_path: cannot execute /nonexistent/zlh-shim: No such file or directory");
+  EXPECT_EQ(err(base() + "[agent]\nbogus = 1\n"), f() + ": agent.bogus: unknown key");
+  auto ok = load(base() + "[agent]\nshim_path = \"/bin/true\"\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->shim_path, "/bin/true");
+}
+
+TEST_F(AgentConfigInstancesTest, DefaultPluginsAreSystemAndLifecycleWhereBuilt) {
+  // Built-ins of this fixture: system and other -> default just system.
+  auto r = load(base());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->enabled_plugins, std::vector<std::string>{"system"});
+  testing::TestFactory lifecycle{testing::TestPluginSpec{"lifecycle", {"lifecycle.start"}}};
+  std::ofstream(file_) << base();
+  auto with = loadAgentConfig(file_, {&system_, &lifecycle, &other_});
+  ASSERT_TRUE(with.ok()) << with.error().message;
+  EXPECT_EQ(with->enabled_plugins, (std::vector<std::string>{"system", "lifecycle"}));
+  std::ofstream(file_) << base() + "[plugins]\nenabled = [\"system\"]\n";
+  auto explicit_list = loadAgentConfig(file_, {&system_, &lifecycle, &other_});
+  ASSERT_TRUE(explicit_list.ok());
+  EXPECT_EQ(explicit_list->enabled_plugins, std::vector<std::string>{"system"});
+  EXPECT_EQ(err(base() + "[state]\nruntime_dir = \"\"\n"),
+            f() + ": state.runtime_dir: must not be empty");
+}
+
+}  // namespace
+}  // namespace zlh::agent::core
