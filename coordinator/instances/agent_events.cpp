@@ -67,6 +67,7 @@ void AgentEvents::onAgentEvent(const std::string& node_id, const proto::Envelope
     }
     auto o = baseObservation(node_id, type, e->instance_id, e->state_version, env.body);
     o.state = e->state;
+    o.stopped_by_itself = e->state == "stopped";
     apply(type, o);
   } else if (type == proto::InstanceReady::kType) {
     auto e = decodeBody<proto::InstanceReady>(node_id, env);
@@ -113,6 +114,7 @@ void AgentEvents::reconcile(const std::string& node_id,
                  {"reason", "reported in the agent's hello"}};
     auto o = baseObservation(node_id, proto::InstanceState::kType, s.id, s.state_version, body);
     o.state = s.state;
+    o.stopped_by_itself = s.state == "stopped";  // e.g. typed `stop` while the link was down
     apply("hello inventory", o);
   }
   auto known = store_.listInstancesOnNode(node_id);

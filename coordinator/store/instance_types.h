@@ -138,6 +138,11 @@ struct Observation {
   bool set_address = false;
   std::optional<std::string> address;
   std::optional<InstanceEvent> event;
+  /// The instance stopped by itself (a `stop` typed into its console): when it was up (starting,
+  /// running, ready) and wanted running, its desired state becomes `stopped`, so nothing restarts
+  /// what its owner stopped. A stop the platform asked for passes through `stopping` and is
+  /// already desired `stopped`.
+  bool stopped_by_itself = false;
 };
 
 /// How an operation ended and what that does to its instance, applied once in one transaction.

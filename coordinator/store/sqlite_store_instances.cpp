@@ -73,6 +73,8 @@ Result<std::map<std::string, int64_t>> SqliteStore::countInstancesByState() {
 Result<bool> SqliteStore::applyObservation(const Observation& o, Time at) {
   Stmt s(db_,
          "UPDATE instances SET state = coalesce(?1, state), "
+         "desired_state = CASE WHEN ?9 AND desired_state = 'running' AND "
+         "state IN ('starting', 'running', 'ready') THEN 'stopped' ELSE desired_state END, "
          "unresponsive = coalesce(?2, unresponsive), "
          "address = CASE WHEN ?3 THEN ?4 ELSE address END, "
          "state_version = max(state_version, ?5), updated_at = ?6 "
@@ -81,7 +83,7 @@ Result<bool> SqliteStore::applyObservation(const Observation& o, Time at) {
   s.bindOpt(2, o.unresponsive ? std::optional<int64_t>(*o.unresponsive ? 1 : 0) : std::nullopt);
   s.bind(3, int64_t{o.set_address ? 1 : 0}).bindOpt(4, o.address);
   s.bind(5, versionColumn(o.state_version)).bind(6, common::toUnixMs(at));
-  s.bind(7, o.instance_id).bind(8, o.node_id);
+  s.bind(7, o.instance_id).bind(8, o.node_id).bind(9, int64_t{o.stopped_by_itself ? 1 : 0});
   int rc = s.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "update instance");
   if (sqlite3_changes(db_) == 0) {

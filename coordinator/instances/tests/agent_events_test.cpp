@@ -142,6 +142,33 @@ TEST_F(AgentEventsTest, HelloInventoryCorrectsKnownInstancesAndLeavesUnknownOnes
   EXPECT_EQ(inst(id).state, "stopped");
 }
 
+TEST_F(AgentEventsTest, AnInstanceThatStopsItselfIsDesiredStoppedAPlatformStopChangesNothing) {
+  auto c = db_.createInstance(node_);
+  const std::string id = c.instance->id;
+  connect(1, node_);
+  ASSERT_EQ(inst(id).desired_state, "running");
+  send(1, proto::InstanceState{id, "ready", 3, std::nullopt});
+  send(1, proto::InstanceState{id, "stopped", 4, std::string("process exited cleanly (code 0)")});
+  EXPECT_EQ(inst(id).state, "stopped");
+  EXPECT_EQ(inst(id).desired_state, "stopped");  // the owner's `stop` is not undone
+
+  // Stopped -> stopped again (a stale or repeated report) or failed: desired untouched.
+  auto d = db_.createInstance(node_, "k2");
+  const std::string other = d.instance->id;
+  send(1, proto::InstanceState{other, "installed", 2, std::nullopt});
+  send(1, proto::InstanceState{other, "stopped", 3, std::nullopt});
+  EXPECT_EQ(inst(other).desired_state, "running");  // never up: a start is still wanted
+  send(1, proto::InstanceState{other, "ready", 4, std::nullopt});
+  send(1, proto::InstanceState{other, "failed", 5, std::string("crash loop")});
+  EXPECT_EQ(inst(other).desired_state, "running");
+
+  // Typed while the link was down: the hello's inventory says so.
+  ASSERT_TRUE(*db_.store->observeInstance({other, node_, 6, std::string("ready"), false, false, {}, {}}));
+  gw_.onLinkClosed(1);
+  connect(2, node_, {{other, "test", "stopped", 7}});
+  EXPECT_EQ(inst(other).desired_state, "stopped");
+}
+
 TEST_F(AgentEventsTest, ALinkDroppedMidJobIsResentOnReconnectAndAnsweredOnce) {
   connect(1, node_);
   auto c = db_.createInstance(node_);
