@@ -140,11 +140,17 @@ check_data() {
   fi
 }
 
-# A shim built in this tree belongs in the agent package.
-check_shim() {
-  [ -x "$build/bin/zlh-shim" ] || return 0
-  find "$tmp/data/zlh-agent" -name zlh-shim -type f | grep -q . ||
-    fail "zlh-agent: $build/bin/zlh-shim is built but not in the package (install it, COMPONENT agent)"
+# The agent package carries the shim beside the agent (the default [agent] shim_path), the built-in
+# templates where [plugins.lifecycle] templates_dir points by default, and depends on libcurl
+# (shlibdeps: the lifecycle plugin fetches artifacts and answers HTTP probes with it).
+check_agent_parts() {
+  local d=$tmp/data/zlh-agent t
+  [ -x "$d/usr/bin/zlh-shim" ] || fail "zlh-agent: /usr/bin/zlh-shim missing (install it, COMPONENT agent)"
+  for t in minecraft-java process; do
+    [ -s "$d/usr/share/zlh-agent/templates/$t.toml" ] ||
+      fail "zlh-agent: built-in template /usr/share/zlh-agent/templates/$t.toml missing"
+  done
+  dpkg-deb --field "$out/zlh-agent_${version}_${arch}.deb" Depends | grep -q 'libcurl' || fail "zlh-agent: Depends lacks libcurl"
 }
 
 # The packaged agent refuses the packaged config as shipped (node_id has no default) and accepts it
@@ -200,7 +206,7 @@ if check_binaries && run_cpack; then
     check_data "$pkg" "$deb"
     check_control "$pkg" "$deb"
   done
-  check_shim
+  check_agent_parts
   check_agent_config
   check_units
   check_lintian
