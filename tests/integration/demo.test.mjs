@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BIN_DIR, Proc, SOURCE_DIR, http, tempDir, waitFor } from '../lib/harness.mjs';
+import { slp } from '../lib/instances.mjs';
 
 test('scripts/demo runs, reports, and stops cleanly', async () => {
   const dir = tempDir('zlh-demo-');
@@ -13,7 +14,7 @@ test('scripts/demo runs, reports, and stops cleanly', async () => {
   });
   try {
     const jsonPath = path.join(dir, 'demo.json');
-    await waitFor('demo.json', () => fs.existsSync(jsonPath) || (!demo.running && Promise.reject(new Error(demo.log()))), { timeoutMs: 60000, intervalMs: 100 });
+    await waitFor('demo.json', () => fs.existsSync(jsonPath) || (!demo.running && Promise.reject(new Error(demo.log()))), { timeoutMs: 120000, intervalMs: 100 });
     assert.equal(fs.statSync(jsonPath).mode & 0o777, 0o600);
     const info = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
     assert.match(info.coordinator_url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -25,6 +26,16 @@ test('scripts/demo runs, reports, and stops cleanly', async () => {
     const nodes = await http('GET', `${info.coordinator_url}/api/v1/nodes`, { token: info.admin_token });
     assert.equal(nodes.body.items.length, 1);
     assert.equal((await http('GET', info.agent_metrics_url)).status, 200);
+    // The demo instance is ready: an independent Minecraft client gets a status answer.
+    const inst = await http('GET', `${info.coordinator_url}/api/v1/instances/${info.instance_id}`, { token: info.admin_token });
+    assert.equal(inst.body.state, 'ready');
+    assert.equal(inst.body.address, info.game_address);
+    assert.match(info.game_address, /^127\.0\.0\.1:\d+$/);
+    const status = await slp(info.game_address);
+    assert.ok(status.version);
+    const shimPids = fs.readdirSync(path.join(dir, 'agent/run/instances'))
+      .map((id) => Number(fs.readFileSync(path.join(dir, 'agent/run/instances', id, 'shim.pid'), 'utf8')));
+    assert.equal(shimPids.length, 1);
     await waitFor('demo banner', () => demo.log().includes('Stop with Ctrl-C'), { timeoutMs: 5000 });
     const out = demo.log();
     assert.ok(out.includes(info.admin_token), 'prints the admin token');
@@ -35,9 +46,10 @@ test('scripts/demo runs, reports, and stops cleanly', async () => {
     assert.ok(pids.length >= 2, 'records the PIDs it started');
     const exit = await demo.stop(15000);
     assert.equal(exit.code, 0, demo.log());
-    for (const pid of pids) {
+    for (const pid of [...pids, ...shimPids]) {
       assert.throws(() => process.kill(pid, 0), `process ${pid} is gone`);
     }
+    await assert.rejects(slp(info.game_address, 1000), 'the game is gone');
   } finally {
     await demo.kill();
   }
