@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Proc, freePort, http, sleep, tempDir, waitFor } from '../lib/harness.mjs';
 import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { MB, Report, cpuTicks, mem, median } from './lib.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,23 +16,8 @@ const arg = (name, dflt) => {
 const IDLE_S = arg('idle-seconds', 60);
 const LINKS = arg('links', 1000);
 
-function mem(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(status.match(/VmRSS:\s+(\d+)/)[1]) * 1024;
-  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (n) => Number((rollup.match(new RegExp(`^${n}:\\s+(\\d+)`, 'm')) ?? [0, 0])[1]) * 1024;
-  return { rss, private: field('Private_Clean') + field('Private_Dirty'), anon: field('Anonymous') };
-}
-function cpuTicks(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-}
-const MB = (b) => (b / 1048576).toFixed(1) + ' MB';
-const rows = [];
-const report = (what, figure, anchorName, anchor, ratio) => {
-  rows.push({ what, figure, anchor: `${anchorName}: ${anchor}`, ratio });
-  console.log(`${what}: ${figure}   | anchor ${anchorName}: ${anchor}   | ratio ${ratio}`);
-};
+const rep = new Report();
+const report = rep.add.bind(rep);
 
 const coord = await Coordinator.create();
 await coord.start();
@@ -55,7 +41,7 @@ try {
     neReady.push(performance.now() - t0);
     await p.stop();
   }
-  const med = (a) => a.sort((x, y) => x - y)[a.length >> 1];
+  const med = median;
   report('agent start -> online (median of 10)', `${med(online).toFixed(0)} ms`, 'node_exporter start -> /metrics 200', `${med(neReady).toFixed(0)} ms`, (med(online) / med(neReady)).toFixed(2));
 
   // Idle memory and CPU after IDLE_S seconds connected, beside node_exporter idling as long.
@@ -96,8 +82,7 @@ try {
   await ne?.kill();
   await coord.kill();
 }
-console.log('\n| figure | value | anchor | ratio |\n|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.what} | ${r.figure} | ${r.anchor} | ${r.ratio} |`);
+rep.print();
 
 function hello(id) {
   return JSON.stringify({ v: 1, type: 'hello', id: 'h-' + id, ts: Date.now(), body: {

@@ -1,0 +1,33 @@
+// Shared by the benchmarks: process memory and CPU from /proc, and the figure/anchor/ratio table.
+import fs from 'node:fs';
+
+/** RSS, private (clean + dirty) and anonymous bytes of a process (status + smaps_rollup). */
+export function mem(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(status.match(/VmRSS:\s+(\d+)/)[1]) * 1024;
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (n) => Number((rollup.match(new RegExp(`^${n}:\\s+(\\d+)`, 'm')) ?? [0, 0])[1]) * 1024;
+  return { rss, private: field('Private_Clean') + field('Private_Dirty'), anon: field('Anonymous') };
+}
+
+/** utime + stime of a process, in clock ticks (100 per second here). */
+export function cpuTicks(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]); // fields 14, 15
+}
+
+export const MB = (b) => (b / 1048576).toFixed(1) + ' MB';
+export const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+/** Collects figures beside their anchors; print() ends with the Markdown table for the docs. */
+export class Report {
+  rows = [];
+  add(what, figure, anchorName, anchor, ratio) {
+    this.rows.push({ what, figure, anchor: `${anchorName}: ${anchor}`, ratio });
+    console.log(`${what}: ${figure}   | anchor ${anchorName}: ${anchor}   | ratio ${ratio}`);
+  }
+  print() {
+    console.log('\n| figure | value | anchor | ratio |\n|---|---|---|---|');
+    for (const r of this.rows) console.log(`| ${r.what} | ${r.figure} | ${r.anchor} | ${r.ratio} |`);
+  }
+}
