@@ -141,8 +141,8 @@ check_data() {
 }
 
 # The agent package carries the shim beside the agent (the default [agent] shim_path), the built-in
-# templates where [plugins.lifecycle] templates_dir points by default, and depends on libcurl
-# (shlibdeps: the lifecycle plugin fetches artifacts and answers HTTP probes with it).
+# templates where [plugins.lifecycle] templates_dir points by default, and its shlibdeps name
+# OpenSSL (TLS of the link and of artifact downloads).
 check_agent_parts() {
   local d=$tmp/data/zlh-agent t
   [ -x "$d/usr/bin/zlh-shim" ] || fail "zlh-agent: /usr/bin/zlh-shim missing (install it, COMPONENT agent)"
@@ -150,7 +150,7 @@ check_agent_parts() {
     [ -s "$d/usr/share/zlh-agent/templates/$t.toml" ] ||
       fail "zlh-agent: built-in template /usr/share/zlh-agent/templates/$t.toml missing"
   done
-  dpkg-deb --field "$out/zlh-agent_${version}_${arch}.deb" Depends | grep -q 'libcurl' || fail "zlh-agent: Depends lacks libcurl"
+  dpkg-deb --field "$out/zlh-agent_${version}_${arch}.deb" Depends | grep -q 'libssl3' || fail "zlh-agent: Depends lacks libssl3"
 }
 
 # The packaged agent refuses the packaged config as shipped (node_id has no default) and accepts it

@@ -1,11 +1,11 @@
 #include "plugins/lifecycle/artifact_fetch.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
+
+#include "plugins/lifecycle/http_get.h"
 
 namespace zlh::plugins::lifecycle {
 namespace sdk = agent::sdk;
@@ -29,85 +29,9 @@ bool isSha256Hex(const std::string& s) {
          });
 }
 
-struct Download {
-  PendingFile* file = nullptr;
-  EVP_MD_CTX* md = nullptr;
-  uint64_t bytes = 0;
-  uint64_t max_bytes = 0;
-  sdk::Status write_error;
-  bool too_big = false;
-  const FetchOptions* options = nullptr;
-};
-
-size_t onData(char* data, size_t size, size_t nmemb, void* user) {
-  auto* d = static_cast<Download*>(user);
-  size_t n = size * nmemb;
-  d->bytes += n;
-  if (d->bytes > d->max_bytes) {
-    d->too_big = true;
-    return 0;
-  }
-  EVP_DigestUpdate(d->md, data, n);
-  if (auto st = d->file->write(std::string_view(data, n)); !st.ok()) {
-    d->write_error = st;
-    return 0;
-  }
-  return n;
-}
-
-int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* d = static_cast<Download*>(user);
-  return d->options->cancelled && d->options->cancelled() ? 1 : 0;
-}
-
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 using MdPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
-void setOptions(CURL* c, const std::string& url, Download& d, const FetchOptions& o, char* errbuf) {
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, long(o.timeout_s));
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "zlh-agent");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onData);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, onProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-}
-
-sdk::Status transferError(CURL* c, CURLcode rc, const Download& d, const std::string& url,
-                          const char* errbuf) {
-  std::string where = "download " + redactUrl(url) + ": ";
-  if (!d.write_error.ok()) return d.write_error.error().withContext(where + "write");
-  if (d.too_big)
-    return sdk::makeError(sdk::ErrorCode::kInvalidArgument,
-                          where + "larger than " + std::to_string(d.max_bytes) + " bytes");
-  if (rc == CURLE_ABORTED_BY_CALLBACK)
-    return sdk::makeError(sdk::ErrorCode::kDeadlineExceeded, where + "cancelled");
-  if (rc == CURLE_UNSUPPORTED_PROTOCOL)
-    return sdk::makeError(sdk::ErrorCode::kInvalidArgument, where + "only http and https URLs");
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-  if (rc == CURLE_HTTP_RETURNED_ERROR) detail = "HTTP status " + std::to_string(status);
-  auto code = rc == CURLE_OPERATION_TIMEDOUT ? sdk::ErrorCode::kDeadlineExceeded
-                                             : sdk::ErrorCode::kUnavailable;
-  return sdk::makeError(code, where + detail);
-}
-
 }  // namespace
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string redactUrl(const std::string& url) {
   std::string out = url.substr(0, url.find_first_of("?#"));
@@ -136,20 +60,26 @@ sdk::Status fetchArtifact(const SafeRoot& root, const std::string& url, const st
                           "sha256 \"" + sha256 + "\" is not 64 hex digits");
   auto pending = root.createPending(rel, 0644);
   if (!pending.ok()) return pending.error();
-  initCurlOnce();
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
   MdPtr md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!curl || !md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1)
-    return sdk::makeError(sdk::ErrorCode::kInternal, "download: cannot initialise curl/OpenSSL");
-  Download d;
-  d.file = &pending.value();
-  d.md = md.get();
-  d.max_bytes = options.max_bytes;
-  d.options = &options;
-  char errbuf[CURL_ERROR_SIZE] = {};
-  setOptions(curl.get(), url, d, options, errbuf);
-  CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) return transferError(curl.get(), rc, d, url, errbuf);
+  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1)
+    return sdk::makeError(sdk::ErrorCode::kInternal, "download: cannot initialise SHA-256");
+  HttpGetOptions o;
+  o.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+  o.max_redirects = 5;
+  o.max_body_bytes = options.max_bytes;
+  o.fail_on_http_error = true;
+  o.cancelled = options.cancelled;
+  o.on_body = [&](std::string_view data) -> sdk::Status {
+    EVP_DigestUpdate(md.get(), data.data(), data.size());
+    if (auto st = pending->write(data); !st.ok()) return st.error().withContext("write");
+    return {};
+  };
+  std::string where = "download " + redactUrl(url);
+  auto answer = httpGet(url, o);
+  if (!answer.ok()) return answer.error().withContext(where);
+  if (answer->status < 200 || answer->status >= 300)  // e.g. a 3xx without a Location
+    return sdk::makeError(sdk::ErrorCode::kUnavailable,
+                          where + ": HTTP status " + std::to_string(answer->status));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(md.get(), digest, &len);

@@ -1,5 +1,5 @@
 #pragma once
-// Downloads one install artifact (libcurl) to a temporary file beneath the data dir, hashing as
+// Downloads one install artifact (http_get.h) to a temporary file beneath the data dir, hashing as
 // it goes (OpenSSL EVP SHA-256); only a verified file is renamed into place. Blocking: run it on
 // the agent's pool.
 #include <cstdint>
@@ -23,9 +23,6 @@ struct FetchOptions {
 agent::sdk::Status fetchArtifact(const SafeRoot& root, const std::string& url,
                                  const std::string& sha256, const std::string& rel,
                                  const FetchOptions& options);
-
-/// curl_global_init, once per process (also used by the HTTP probe).
-void initCurlOnce();
 
 /// Hex SHA-256 of a byte string (for tests and checks).
 std::string sha256Hex(std::string_view data);

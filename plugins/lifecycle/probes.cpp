@@ -1,11 +1,6 @@
 #include "plugins/lifecycle/probes.h"
 
-#include <curl/curl.h>
-
-#include <memory>
-#include <mutex>
-
-#include "plugins/lifecycle/artifact_fetch.h"
+#include "plugins/lifecycle/http_get.h"
 #include "plugins/lifecycle/socket_util.h"
 
 namespace zlh::plugins::lifecycle {
@@ -13,8 +8,6 @@ namespace sdk = agent::sdk;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-size_t discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
 
 std::string hostForUrl(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -30,24 +23,13 @@ sdk::Status tcpProbe(const std::string& host, uint16_t port, std::chrono::millis
 
 sdk::Status httpProbe(const std::string& host, uint16_t port, const std::string& path,
                       int expect_status, std::chrono::milliseconds timeout) {
-  initCurlOnce();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> c(curl_easy_init(), curl_easy_cleanup);
-  if (!c) return sdk::makeError(sdk::ErrorCode::kInternal, "http probe: cannot initialise curl");
   std::string url = "http://" + hostForUrl(host) + ":" + std::to_string(port) + path;
-  curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, long(timeout.count()));
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(c.get(), CURLOPT_USERAGENT, "zlh-agent");
-  CURLcode rc = curl_easy_perform(c.get());
-  if (rc != CURLE_OK) {
-    auto code = rc == CURLE_OPERATION_TIMEDOUT ? sdk::ErrorCode::kDeadlineExceeded
-                                               : sdk::ErrorCode::kUnavailable;
-    return sdk::makeError(code, "http probe " + url + ": " + curl_easy_strerror(rc));
-  }
-  long status = 0;
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
+  HttpGetOptions o;
+  o.deadline = Clock::now() + timeout;
+  o.max_body_bytes = 1 << 20;  // a health answer, not a download
+  auto answer = httpGet(url, o);
+  if (!answer.ok()) return answer.error().withContext("http probe " + url);
+  int status = answer->status;
   bool ok = expect_status == 0 ? (status >= 100 && status < 400) : status == expect_status;
   if (!ok)
     return sdk::makeError(sdk::ErrorCode::kUnavailable,

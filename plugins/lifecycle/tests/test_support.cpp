@@ -188,9 +188,13 @@ void HttpServer::loop() {
       std::lock_guard lock(mu_);
       if (auto it = routes_.find(path); it != routes_.end()) route = it->second;
     }
-    std::string resp = "HTTP/1.0 " + std::to_string(route.first) +
-                       " X\r\nContent-Length: " + std::to_string(route.second.size()) +
-                       "\r\nConnection: close\r\n\r\n" + route.second;
+    // A 3xx route's "body" is its Location.
+    bool redirect = route.first >= 300 && route.first < 400;
+    std::string body = redirect ? "" : route.second;
+    std::string resp = "HTTP/1.0 " + std::to_string(route.first) + " X\r\n" +
+                       (redirect ? "Location: " + route.second + "\r\n" : "") +
+                       "Content-Length: " + std::to_string(body.size()) +
+                       "\r\nConnection: close\r\n\r\n" + body;
     size_t off = 0;
     while (off < resp.size()) {
       ssize_t n = ::send(c, resp.data() + off, resp.size() - off, MSG_NOSIGNAL);

@@ -59,6 +59,7 @@ class HttpServer {
  public:
   HttpServer();
   ~HttpServer();
+  /// Answers GET `path` with `status` and `body`; for a 3xx status `body` is the Location.
   void serve(const std::string& path, std::string body, int status = 200);
   uint16_t port() const { return port_; }
   std::string url(const std::string& path) const;
