@@ -126,6 +126,9 @@ describe('instance lifecycle', () => {
     assert.equal((await power(coord, instance.id, 'stop')).status, 202);
     await waitState(coord, instance.id, 'stopped', 20000);
     assert.throws(() => process.kill(pid1, 0), 'the game exited');
+    const clean = (await nodeJob(coord, node.id, 'lifecycle.status', instance.id)).body.result.last_exit;
+    assert.equal(clean.code, 0, `exited by itself on the stop command: ${JSON.stringify(clean)}`);
+    assert.equal(clean.signal, null);
     assert.equal((await power(coord, instance.id, 'start')).status, 202);
     await waitState(coord, instance.id, 'ready');
     const pid2 = await childPid(instance.id);
@@ -154,6 +157,8 @@ describe('instance lifecycle', () => {
     await waitState(coord, instance.id, 'stopped', 20000);
     const took = Date.now() - t0;
     assert.ok(took >= 2500, `waited for the stop timeout (${took} ms)`);
+    const killed = (await nodeJob(coord, node.id, 'lifecycle.status', instance.id)).body.result.last_exit;
+    assert.equal(killed.signal, 'KILL', JSON.stringify(killed));
     const log = fs.readFileSync(path.join(agent.instanceDir(instance.id), 'console.log'), 'utf8');
     assert.match(log, /Ignoring stop/);
   });
