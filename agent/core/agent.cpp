@@ -64,6 +64,8 @@ class Agent {
   std::unique_ptr<CoreInstanceRegistry> registry_;
   std::unique_ptr<ShimSupervisor> supervisor_;
   std::unique_ptr<PluginHost> host_;
+  // After host_ (stream handlers belong to plugins), before link_ (which routes to it).
+  std::unique_ptr<StreamRouter> streams_;
   std::unique_ptr<Link> link_;
   std::unique_ptr<JobRouter> router_;
   std::unique_ptr<StatusHttp> http_;
@@ -124,6 +126,14 @@ sdk::Status Agent::init() {
   link_ = std::make_unique<Link>(
       loop_, metrics_, lo, [this] { return hello(); },
       [this](const proto::JobStart& js) { router_->start(js); });
+  streams_ = std::make_unique<StreamRouter>(
+      StreamRouter::Output{[this](std::string t) { link_->sendText(std::move(t)); },
+                           [this](std::string b) { link_->sendBinary(std::move(b)); },
+                           [this](sdk::Task t) { loop_.post(std::move(t)); }},
+      [this](const sdk::StreamRequest& r, std::shared_ptr<sdk::StreamChannel> c) {
+        return host_->openStream(r, std::move(c));
+      });
+  link_->setStreams(streams_.get());
   router_ = std::make_unique<JobRouter>(
       loop_, store_, *host_, metrics_, [this](proto::JobDone d) { link_->sendJobDone(d); },
       [this](proto::JobProgress p) { link_->sendProgress(p); });

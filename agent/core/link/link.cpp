@@ -87,6 +87,16 @@ void Link::onLinkRejected(uint64_t link, std::string why) {
   badMessage(why.rfind("message of", 0) == 0 ? "oversize" : "malformed", why, "");
 }
 
+void Link::onLinkBinary(uint64_t link, std::string bytes) {
+  if (link != link_ || state_ != State::kConnected) return;
+  if (!streams_) return badMessage("malformed", "binary frames are not expected here", "");
+  if (auto st = streams_->onBinary(bytes); !st.ok()) badMessage("malformed", st.error().message, "");
+}
+
+void Link::sendBinary(std::string bytes) {
+  if (link_ && state_ == State::kConnected) transport_->sendBinary(link_, std::move(bytes));
+}
+
 void Link::handleWelcome(const proto::Envelope& env) {
   if (state_ != State::kHandshake)
     return badMessage("failed_precondition", "unexpected welcome", env.id);
@@ -114,13 +124,25 @@ void Link::handleMessage(const proto::Envelope& env) {
   }
   if (env.type == proto::StreamOpen::kType) {
     auto so = proto::bodyAs<proto::StreamOpen>(env);
+    if (!so.ok()) return badMessage("bad_shape", so.error().message, env.id);
+    if (streams_) return streams_->onOpen(*so);
     proto::StreamClose close;
-    close.stream_id = so.ok() ? so->stream_id : 0;
-    close.error =
-        sdk::makeError(sdk::ErrorCode::kUnimplemented, "this agent serves no streams yet");
+    close.stream_id = so->stream_id;
+    close.error = sdk::makeError(sdk::ErrorCode::kUnimplemented, "this agent serves no streams");
     return sendMessage(close);
   }
-  if (env.type == proto::StreamClose::kType || env.type == proto::StreamCredit::kType) return;
+  if (env.type == proto::StreamClose::kType) {
+    auto sc = proto::bodyAs<proto::StreamClose>(env);
+    if (!sc.ok()) return badMessage("bad_shape", sc.error().message, env.id);
+    if (streams_) streams_->onClose(*sc);
+    return;
+  }
+  if (env.type == proto::StreamCredit::kType) {
+    auto cr = proto::bodyAs<proto::StreamCredit>(env);
+    if (!cr.ok()) return badMessage("bad_shape", cr.error().message, env.id);
+    if (streams_) streams_->onCredit(*cr);
+    return;
+  }
   badMessage("unknown_type", "unexpected message type \"" + env.type + "\" from the coordinator",
              env.id);
 }
@@ -171,6 +193,7 @@ void Link::linkDown(const std::string& why, DialResult outcome) {
       spdlog::warn("dial failed: {}", why);
   }
   link_ = 0;
+  if (streams_) streams_->closeAll();
   scheduleRedial();
 }
 
@@ -186,6 +209,7 @@ void Link::stop(std::chrono::milliseconds grace, sdk::Task done) {
   timer_.reset();
   if (state_ == State::kConnected) metrics_.setLinkUp(false);
   state_ = State::kStopped;
+  if (streams_) streams_->closeAll();
   if (!active) {
     link_ = 0;
     done();

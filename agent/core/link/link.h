@@ -12,6 +12,7 @@
 #include "agent/core/link/outbox.h"
 #include "agent/core/loop/event_loop.h"
 #include "agent/core/metrics/agent_metrics.h"
+#include "agent/core/streams/stream_router.h"
 #include "agent/core/transport/transport.h"
 #include "proto/v1/codec.h"
 
@@ -37,6 +38,12 @@ class Link : public LinkHandler {
   ~Link() override;
 
   void setTransport(Transport* transport) { transport_ = transport; }
+  /// Where stream.* messages and binary frames go; every stream ends when the link drops.
+  void setStreams(StreamRouter* streams) { streams_ = streams; }
+  /// For the stream router: text and binary toward the coordinator on the current link (dropped
+  /// when there is none).
+  void sendText(std::string text) { sendNow(std::move(text)); }
+  void sendBinary(std::string bytes);
   /// First dial.
   void start();
   /// Closes the link (1001 going away) and runs `done` once it is closed, or after `grace`.
@@ -54,6 +61,7 @@ class Link : public LinkHandler {
   void onLinkOpen(uint64_t link) override;
   void onLinkText(uint64_t link, std::string text) override;
   void onLinkRejected(uint64_t link, std::string why) override;
+  void onLinkBinary(uint64_t link, std::string bytes) override;
   void onLinkClosed(uint64_t link, LinkClosed info) override;
 
  private:
@@ -75,6 +83,7 @@ class Link : public LinkHandler {
   HelloBuilder hello_;
   JobHandler on_job_;
   Transport* transport_ = nullptr;
+  StreamRouter* streams_ = nullptr;
   Backoff backoff_;
   Outbox outbox_;
   State state_ = State::kIdle;

@@ -70,6 +70,31 @@ void PluginHost::claimKinds(Slot& slot) {
       spdlog::warn("plugin {}: job kind {} should start with \"{}.\"", slot.name, kind, slot.name);
     slot.kinds.push_back(kind);
   }
+  slot.streams = dynamic_cast<sdk::StreamProvider*>(slot.plugin.get());
+  if (!slot.streams) return;
+  for (const auto& kind : slot.streams->streamKinds()) {
+    auto [it, inserted] = stream_owner_.emplace(kind, slot.name);
+    if (!inserted)
+      spdlog::error("plugin {}: stream kind {} already belongs to plugin {}; ignored", slot.name,
+                    kind, it->second);
+  }
+}
+
+sdk::Result<std::unique_ptr<sdk::StreamHandler>> PluginHost::openStream(
+    const sdk::StreamRequest& request, std::shared_ptr<sdk::StreamChannel> channel) {
+  auto owner = stream_owner_.find(request.kind);
+  Slot* slot = owner == stream_owner_.end() ? nullptr : find(owner->second);
+  if (!slot || slot->state != PluginState::kRunning || !slot->streams)
+    return sdk::makeError(sdk::ErrorCode::kUnimplemented,
+                          "no running plugin serves stream kind \"" + request.kind + "\"");
+  try {
+    return slot->streams->openStream(request, std::move(channel));
+  } catch (const std::exception& e) {
+    spdlog::error("plugin {}: openStream threw: {}", slot->name, e.what());
+  } catch (...) {
+    spdlog::error("plugin {}: openStream threw a non-standard exception", slot->name);
+  }
+  return sdk::makeError(sdk::ErrorCode::kInternal, "plugin " + slot->name + " failed to open the stream");
 }
 
 void PluginHost::startAll() {

@@ -13,6 +13,7 @@
 #include "agent/core/metrics/agent_metrics.h"
 #include "agent/core/plugins/core_plugin_context.h"
 #include "agent/sdk/plugin_factory.h"
+#include "agent/sdk/streams.h"
 #include "proto/v1/messages.h"
 
 namespace zlh::agent::core {
@@ -39,6 +40,10 @@ class PluginHost {
   /// Hands a job to a plugin. An error when the plugin threw (the reply is then void).
   sdk::Status dispatch(const std::string& plugin, const sdk::Job& job, sdk::JobReply reply);
   void collectMetrics(sdk::MetricsWriter& out);
+  /// Opens a stream with the running plugin serving `request.kind` (Unimplemented when none
+  /// does; Internal when it threw).
+  sdk::Result<std::unique_ptr<sdk::StreamHandler>> openStream(
+      const sdk::StreamRequest& request, std::shared_ptr<sdk::StreamChannel> channel);
 
  private:
   struct Slot {
@@ -47,6 +52,7 @@ class PluginHost {
     std::unique_ptr<sdk::Plugin> plugin;
     PluginState state = PluginState::kCreated;
     std::vector<std::string> kinds;
+    sdk::StreamProvider* streams = nullptr;  // the plugin, when it serves streams
   };
   Slot* find(const std::string& name);
   void fail(Slot& slot, const std::string& what);
@@ -57,6 +63,7 @@ class PluginHost {
   std::filesystem::path state_root_;
   std::vector<Slot> slots_;
   std::map<std::string, std::string> kind_owner_;
+  std::map<std::string, std::string> stream_owner_;  // stream kind -> plugin
 };
 
 }  // namespace zlh::agent::core

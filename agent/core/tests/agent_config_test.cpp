@@ -195,10 +195,11 @@ TEST_F(AgentConfigInstancesTest, DefaultPluginsAreSystemAndLifecycleWhereBuilt) 
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->enabled_plugins, std::vector<std::string>{"system"});
   testing::TestFactory lifecycle{testing::TestPluginSpec{"lifecycle", {"lifecycle.start"}}};
+  testing::TestFactory console{testing::TestPluginSpec{"console", {}}};
   std::ofstream(file_) << base();
-  auto with = loadAgentConfig(file_, {&system_, &lifecycle, &other_});
+  auto with = loadAgentConfig(file_, {&system_, &lifecycle, &console, &other_});
   ASSERT_TRUE(with.ok()) << with.error().message;
-  EXPECT_EQ(with->enabled_plugins, (std::vector<std::string>{"system", "lifecycle"}));
+  EXPECT_EQ(with->enabled_plugins, (std::vector<std::string>{"system", "lifecycle", "console"}));
   std::ofstream(file_) << base() + "[plugins]\nenabled = [\"system\"]\n";
   auto explicit_list = loadAgentConfig(file_, {&system_, &lifecycle, &other_});
   ASSERT_TRUE(explicit_list.ok());

@@ -17,6 +17,9 @@ class FakeTransport : public Transport {
     return next;
   }
   void send(uint64_t link, std::string text) override { sent.push_back({link, json::parse(text)}); }
+  void sendBinary(uint64_t link, std::string bytes) override {
+    binary.push_back({link, std::move(bytes)});
+  }
   void close(uint64_t link, int code, std::string) override { closed.push_back({link, code}); }
   void respond(uint64_t, HttpResponse) override {}
   uint16_t httpPort() const override { return 0; }
@@ -32,6 +35,7 @@ class FakeTransport : public Transport {
   uint64_t next = 0;
   std::vector<uint64_t> dials;
   std::vector<std::pair<uint64_t, json>> sent;
+  std::vector<std::pair<uint64_t, std::string>> binary;
   std::vector<std::pair<uint64_t, int>> closed;
 };
 

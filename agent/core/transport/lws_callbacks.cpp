@@ -109,7 +109,7 @@ void LwsTransport::onClientReceive(uint64_t id, ClientLink& l, lws* wsi, const c
     l.in.clear();
   }
   l.in_bytes += len;
-  if (!l.in_oversize && !l.in_binary) {
+  if (!l.in_oversize) {
     if (l.in.size() + len > config_.max_message_bytes) {
       l.in_oversize = true;
       std::string().swap(l.in);
@@ -119,16 +119,17 @@ void LwsTransport::onClientReceive(uint64_t id, ClientLink& l, lws* wsi, const c
   }
   if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return;
   l.in_message = false;
-  if (l.in_binary) {
-    toCore([h = &link_handler_, id] {
-      h->onLinkRejected(id, "binary frames are not expected (no stream is open)");
-    });
-  } else if (l.in_oversize) {
+  if (l.in_oversize) {
     std::string why = "message of " + std::to_string(l.in_bytes) + " bytes exceeds the limit of " +
                       std::to_string(config_.max_message_bytes);
     toCore([h = &link_handler_, id, why = std::move(why)]() mutable {
       h->onLinkRejected(id, std::move(why));
     });
+  } else if (l.in_binary) {
+    toCore([h = &link_handler_, id, bytes = std::move(l.in)]() mutable {
+      h->onLinkBinary(id, std::move(bytes));
+    });
+    l.in = std::string();
   } else {
     toCore([h = &link_handler_, id, text = std::move(l.in)]() mutable {
       h->onLinkText(id, std::move(text));
@@ -145,10 +146,11 @@ int LwsTransport::onClientWritable(ClientLink& l, lws* wsi) {
     return -1;
   }
   if (l.out.empty()) return 0;
-  const std::string& msg = l.out.front();
+  const auto& [msg, binary] = l.out.front();
   wbuf_.resize(LWS_PRE + msg.size());
   std::memcpy(wbuf_.data() + LWS_PRE, msg.data(), msg.size());
-  int n = lws_write(wsi, wbuf_.data() + LWS_PRE, msg.size(), LWS_WRITE_TEXT);
+  int n = lws_write(wsi, wbuf_.data() + LWS_PRE, msg.size(),
+                    binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
   if (n < int(msg.size())) return -1;
   l.out.pop_front();
   if (wbuf_.capacity() > 256 * 1024) std::vector<unsigned char>().swap(wbuf_);

@@ -136,7 +136,13 @@ uint64_t LwsTransport::dial() {
   return id;
 }
 
-void LwsTransport::send(uint64_t link, std::string text) { push(SendCmd{link, std::move(text)}); }
+void LwsTransport::send(uint64_t link, std::string text) {
+  push(SendCmd{link, std::move(text), false});
+}
+
+void LwsTransport::sendBinary(uint64_t link, std::string bytes) {
+  push(SendCmd{link, std::move(bytes), true});
+}
 
 void LwsTransport::close(uint64_t link, int code, std::string reason) {
   push(CloseCmd{link, code, std::move(reason)});
@@ -207,7 +213,7 @@ void LwsTransport::handle(DialCmd& c) {
 void LwsTransport::handle(SendCmd& c) {
   auto it = links_.find(c.link);
   if (it == links_.end() || it->second.reported || it->second.closing) return;
-  it->second.out.push_back(std::move(c.text));
+  it->second.out.emplace_back(std::move(c.data), c.binary);
   if (it->second.open && it->second.wsi) lws_callback_on_writable(it->second.wsi);
 }
 

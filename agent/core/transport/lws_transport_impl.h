@@ -21,7 +21,8 @@ struct DialCmd {
 };
 struct SendCmd {
   uint64_t link;
-  std::string text;
+  std::string data;
+  bool binary = false;
 };
 struct CloseCmd {
   uint64_t link;
@@ -44,6 +45,7 @@ class LwsTransport final : public Transport {
 
   uint64_t dial() override;
   void send(uint64_t link, std::string text) override;
+  void sendBinary(uint64_t link, std::string bytes) override;
   void close(uint64_t link, int code, std::string reason) override;
   void respond(uint64_t request, HttpResponse response) override;
   uint16_t httpPort() const override { return http_port_; }
@@ -64,7 +66,7 @@ class LwsTransport final : public Transport {
     bool in_oversize = false;
     size_t in_bytes = 0;
     std::string in;
-    std::deque<std::string> out;
+    std::deque<std::pair<std::string, bool>> out;  // message, binary
     bool closing = false;
     int close_code = 1000;
     std::string close_reason;

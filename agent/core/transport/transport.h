@@ -44,8 +44,10 @@ class LinkHandler {
   virtual ~LinkHandler() = default;
   virtual void onLinkOpen(uint64_t link) = 0;
   virtual void onLinkText(uint64_t link, std::string text) = 0;
-  /// A message exceeded max_message_bytes (the bytes were dropped), or a binary frame arrived.
+  /// A message exceeded max_message_bytes (the bytes were dropped).
   virtual void onLinkRejected(uint64_t link, std::string why) = 0;
+  /// A whole binary message (a stream frame) within max_message_bytes.
+  virtual void onLinkBinary(uint64_t link, std::string bytes) = 0;
   virtual void onLinkClosed(uint64_t link, LinkClosed info) = 0;
 };
 
@@ -78,6 +80,8 @@ class Transport {
   virtual uint64_t dial() = 0;
   /// Queues a text message on `link` (dropped if that link is gone).
   virtual void send(uint64_t link, std::string text) = 0;
+  /// Queues a binary message (a stream frame) on `link`.
+  virtual void sendBinary(uint64_t link, std::string bytes) = 0;
   /// Closes `link` with a close code (or aborts a dial in progress).
   virtual void close(uint64_t link, int code, std::string reason) = 0;
   virtual void respond(uint64_t request, HttpResponse response) = 0;
