@@ -4,6 +4,7 @@
 #include "coordinator/api/api_json.h"
 #include "coordinator/api/api_service.h"
 #include "coordinator/api/instance_request.h"
+#include "coordinator/common/time_format.h"
 
 namespace zlh::coordinator::api {
 namespace {
@@ -34,6 +35,33 @@ void ApiService::registerInstanceRoutes() {
         [this](auto& r, auto& p, auto& w, Responder d) { instanceEvents(r, p, w, std::move(d)); });
   route("GET", "/api/v1/operations/{id}", people,
         [this](auto& r, auto& p, auto& w, Responder d) { getOperation(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/instances/{id}/console/tickets", people,
+        [this](auto& r, auto& p, auto& w, Responder d) {
+          createConsoleTicket(r, p, w, std::move(d));
+        });
+  // The console endpoint only answers WebSocket upgrades (handled by the network layer).
+  router_.add("GET", "/api/v1/console", [](const Request&, const Params&, Responder d) {
+    d(errorResponse(400, "invalid_argument",
+                    "this endpoint takes a WebSocket upgrade (subprotocol zlh.console.v1)"));
+  });
+}
+
+void ApiService::createConsoleTicket(const Request&, const Params& params, const Principal& who,
+                                     Responder done) {
+  auto inst = visibleInstance(params.at("id"), who);
+  if (!inst) return done(errorResponse(inst.error()));
+  if (inst->desired_state == "deleted")
+    return done(errorResponse(makeError(ErrorCode::kNotFound, "instance " + inst->id + " is being deleted")));
+  if (!options_.tickets)
+    return done(errorResponse(makeError(ErrorCode::kUnavailable, "consoles are not served here")));
+  auto t = options_.tickets->issue(who.user_id, inst->id);
+  if (!t) return done(errorResponse(t.error()));
+  std::string base = options_.public_url;
+  if (base.rfind("https://", 0) == 0) base.replace(0, 5, "wss");
+  else if (base.rfind("http://", 0) == 0) base.replace(0, 4, "ws");
+  done(jsonResponse(201, {{"ticket", t->ticket},
+                          {"expires_at", common::formatRfc3339(t->expires_at)},
+                          {"url", base + "/api/v1/console?ticket=" + t->ticket}}));
 }
 
 proto::Result<store::Instance> ApiService::visibleInstance(const std::string& id,

@@ -6,6 +6,7 @@
 #include "coordinator/api/auth.h"
 #include "coordinator/api/router.h"
 #include "coordinator/common/metrics.h"
+#include "coordinator/console/tickets.h"
 #include "coordinator/gateway/node_links.h"
 #include "coordinator/instances/dispatcher.h"
 #include "coordinator/store/store.h"
@@ -15,6 +16,8 @@ namespace zlh::coordinator::api {
 struct ApiOptions {
   std::chrono::seconds job_timeout{60};  // agents.job_timeout_s
   std::chrono::seconds max_job_timeout{3600};
+  std::string public_url = "http://127.0.0.1:7420";  // server.public_url: base of console URLs
+  console::TicketBook* tickets = nullptr;               // none: console tickets are 503
 };
 
 class ApiService {
@@ -48,6 +51,7 @@ class ApiService {
   void powerInstance(const Request&, const Params&, const Principal&, Responder);
   void instanceEvents(const Request&, const Params&, const Principal&, Responder);
   void getOperation(const Request&, const Params&, const Principal&, Responder);
+  void createConsoleTicket(const Request&, const Params&, const Principal&, Responder);
   void registerInstanceRoutes();
 
   /// The instance when `who` may see it: another user's instance is NotFound, like a missing one.

@@ -53,6 +53,7 @@ void Gateway::onLinkOpen(LinkId id, const std::string& peer, const std::string& 
 void Gateway::closeLink(Link& link, uint16_t code, const std::string& reason) {
   if (link.closing) return;
   link.closing = true;
+  endStreams(link, reason);
   if (link.hello_timer) link.hello_timer->cancel();
   auto it = ready_by_node_.find(link.node_id);
   if (it != ready_by_node_.end() && it->second == link.id) {
@@ -88,8 +89,7 @@ void Gateway::onLinkMessage(LinkId id, const std::string& data, bool binary) {
   if (it == links_.end() || it->second.closing) return;
   Link& link = it->second;
   if (binary) {
-    // Stream data: no streams exist yet (console and files come later).
-    spdlog::debug("agent link {}: {} bytes of binary data ignored (no open stream)", id, data.size());
+    if (link.ready) handleStreamFrame(link, data);
     return;
   }
   auto env = proto::decode(data, options_.limits);
@@ -117,7 +117,7 @@ void Gateway::onLinkMessage(LinkId id, const std::string& data, bool binary) {
   } else if (type == proto::Hello::kType) {
     badMessage(link, "failed_precondition", "hello already received on this link", env->id);
   } else if (type.rfind("stream.", 0) == 0) {
-    send(link, proto::encode(proto::ProtocolError{"unimplemented", "streams are not supported yet", env->id}));
+    handleStreamMessage(link, *env);
   } else {
     badMessage(link, "invalid_argument", "unexpected message type \"" + type + "\" from an agent", env->id);
   }
@@ -205,7 +205,10 @@ void Gateway::onLinkClosed(LinkId id) {
   }
   if (link.ready) spdlog::info("agent link down: node {} from {}", link.node_id, link.peer);
   else spdlog::debug("agent link {} from {} closed before hello", id, link.peer);
+  auto streams = std::move(link.streams);
   links_.erase(it);
+  for (auto& [sid, sink] : streams)
+    sink->onStreamClosed(proto::makeError(proto::ErrorCode::kUnavailable, "the agent's link dropped"));
   failJobsOfLink(id, "the link to the node dropped before the job finished");
 }
 

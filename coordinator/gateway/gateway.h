@@ -13,6 +13,7 @@
 #include "coordinator/common/metrics.h"
 #include "coordinator/gateway/agent_event_sink.h"
 #include "coordinator/gateway/node_links.h"
+#include "coordinator/gateway/node_streams.h"
 #include "coordinator/store/store.h"
 #include "proto/v1/codec.h"
 
@@ -35,6 +36,7 @@ class LinkTransport {
  public:
   virtual ~LinkTransport() = default;
   virtual void sendText(LinkId link, std::string text) = 0;
+  virtual void sendBinary(LinkId link, std::string bytes) = 0;
   virtual void close(LinkId link, uint16_t code, std::string reason) = 0;
 };
 
@@ -47,7 +49,7 @@ struct GatewayOptions {
   proto::Limits limits;
 };
 
-class Gateway final : public NodeLinks {
+class Gateway final : public NodeLinks, public NodeStreams {
  public:
   Gateway(store::Store& store, common::Metrics& metrics, common::Executor& executor,
           LinkTransport& transport, GatewayOptions options);
@@ -72,6 +74,13 @@ class Gateway final : public NodeLinks {
   void dispatchJob(JobRequest request, JobCallback done) override;
   void dropNode(const std::string& node_id) override;
 
+  proto::Result<StreamHandle> openStream(const StreamOpenRequest& request,
+                                         StreamSink* sink) override;
+  void streamData(const StreamHandle& stream, std::string_view payload) override;
+  void streamCredit(const StreamHandle& stream, uint64_t bytes) override;
+  void closeStream(const StreamHandle& stream) override;
+  size_t streamCount() const;
+
  private:
   struct Link {
     LinkId id = 0;
@@ -82,6 +91,8 @@ class Gateway final : public NodeLinks {
     std::shared_ptr<common::Timer> hello_timer;
     std::deque<std::chrono::steady_clock::time_point> bad;
     std::chrono::steady_clock::time_point last_touch{};
+    std::map<uint32_t, StreamSink*> streams;
+    uint32_t next_stream = 1;  // odd: the coordinator's ids
   };
   struct PendingJob {
     LinkId link = 0;
@@ -102,6 +113,10 @@ class Gateway final : public NodeLinks {
   void updateConnectedGauge();
   void finishJob(uint64_t waiter, proto::Result<JobOutcome> outcome, const char* result_label);
   void failJobsOfLink(LinkId link, const std::string& message);
+  void handleStreamMessage(Link& link, const proto::Envelope& env);
+  void handleStreamFrame(Link& link, const std::string& data);
+  /// Ends every stream of the link (the sinks hear Unavailable).
+  void endStreams(Link& link, const std::string& why);
 
   store::Store& store_;
   common::Metrics& metrics_;

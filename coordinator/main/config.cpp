@@ -23,6 +23,7 @@ const std::map<std::string, std::set<std::string>>& schema() {
       {"server", {"listen", "public_url", "tls_cert", "tls_key"}},
       {"database", {"url"}},
       {"agents", {"ping_interval_s", "link_timeout_s", "job_timeout_s"}},
+      {"console", {"ticket_ttl_s", "idle_timeout_s"}},
       {"log", {"level"}},
   };
   return s;
@@ -185,6 +186,8 @@ proto::Result<Config> parseConfig(std::string_view text, const std::string& path
   r.integer("agents", "ping_interval_s", c.agents.ping_interval_s, 1, 3600);
   r.integer("agents", "link_timeout_s", c.agents.link_timeout_s, 2, 7200);
   r.integer("agents", "job_timeout_s", c.agents.job_timeout_s, 1, 3600);
+  r.integer("console", "ticket_ttl_s", c.console.ticket_ttl_s, 1, 600);
+  r.integer("console", "idle_timeout_s", c.console.idle_timeout_s, 1, 604800);
   r.string("log", "level", c.log.level);
   if (!r.error) validate(c, r);
   if (r.error) return *r.error;

@@ -33,6 +33,10 @@ struct Config {
     uint32_t link_timeout_s = 60;
     uint32_t job_timeout_s = 60;
   } agents;
+  struct Console {
+    uint32_t ticket_ttl_s = 30;      // a console ticket is single-use and valid this long
+    uint32_t idle_timeout_s = 1800;  // a console without input this long is closed (4011)
+  } console;
   struct Log {
     std::string level = "info";
   } log;

@@ -7,6 +7,8 @@
 #include "coordinator/api/api_service.h"
 #include "coordinator/common/metrics.h"
 #include "coordinator/common/version.h"
+#include "coordinator/console/console_bridge.h"
+#include "coordinator/console/tickets.h"
 #include "coordinator/gateway/gateway.h"
 #include "coordinator/gateway/link_authorizer.h"
 #include "coordinator/instances/agent_events.h"
@@ -20,12 +22,19 @@ namespace zlh::coordinator::main {
 namespace {
 using namespace std::chrono_literals;
 
-/// Network events to the API and the gateway; gateway output to the network.
-class Bridge final : public net::Handler, public gateway::LinkTransport {
+constexpr std::string_view kConsoleContext = "console:";
+
+/// Network events to the API, the gateway and the console bridge; their output to the network.
+/// A WebSocket is an agent link or a console, by the context its upgrade decision gave it.
+class Bridge final : public net::Handler,
+                     public gateway::LinkTransport,
+                     public console::ConsoleTransport {
  public:
-  void attach(api::ApiService* api, gateway::Gateway* gw, net::Server* server) {
+  void attach(api::ApiService* api, gateway::Gateway* gw, console::ConsoleBridge* consoles,
+              net::Server* server) {
     api_ = api;
     gateway_ = gw;
+    consoles_ = consoles;
     server_ = server;
   }
 
@@ -39,25 +48,80 @@ class Bridge final : public net::Handler, public gateway::LinkTransport {
                                               std::move(r.headers)});
     });
   }
-  void onWsOpen(net::ConnId conn, const std::string& peer, const std::string& node_id) override {
-    gateway_->onLinkOpen(conn, peer, node_id);
+  void onWsOpen(net::ConnId conn, const std::string& peer, const std::string& context) override {
+    if (context.rfind(kConsoleContext, 0) == 0) {
+      auto j = nlohmann::json::parse(context.substr(kConsoleContext.size()));
+      console::Ticket t{j.at("user"), j.at("instance"), {}};
+      return consoles_->onOpen(conn, t);
+    }
+    gateway_->onLinkOpen(conn, peer, context);
   }
   void onWsMessage(net::ConnId conn, std::string data, bool binary) override {
+    if (consoles_->owns(conn)) return consoles_->onMessage(conn, data, binary);
     gateway_->onLinkMessage(conn, data, binary);
   }
-  void onWsPong(net::ConnId conn) override { gateway_->onLinkPong(conn); }
-  void onWsClosed(net::ConnId conn) override { gateway_->onLinkClosed(conn); }
+  void onWsPong(net::ConnId conn) override {
+    if (!consoles_->owns(conn)) gateway_->onLinkPong(conn);
+  }
+  void onWsClosed(net::ConnId conn) override {
+    if (consoles_->owns(conn)) return consoles_->onClosed(conn);
+    gateway_->onLinkClosed(conn);
+  }
+  void onWsSent(net::ConnId conn, size_t bytes) override { consoles_->onSent(conn, bytes); }
 
   void sendText(gateway::LinkId link, std::string text) override { server_->sendText(link, std::move(text)); }
-  void close(gateway::LinkId link, uint16_t code, std::string reason) override {
-    server_->close(link, code, std::move(reason));
+  void sendBinary(uint64_t conn, std::string bytes) override {
+    server_->sendBinary(conn, std::move(bytes));
+  }
+  void close(uint64_t conn, uint16_t code, std::string reason) override {
+    server_->close(conn, code, std::move(reason));
   }
 
  private:
   api::ApiService* api_ = nullptr;
   gateway::Gateway* gateway_ = nullptr;
+  console::ConsoleBridge* consoles_ = nullptr;
   net::Server* server_ = nullptr;
 };
+
+std::string queryParam(const std::string& query, const std::string& name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t end = query.find('&', pos);
+    std::string part = query.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return "";
+}
+
+net::HttpResponse refusal(int status, const std::string& code, const std::string& message) {
+  net::HttpResponse r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
+/// A console upgrade: the ticket in the query is redeemed (single use) before the 101.
+net::UpgradeDecision decideConsole(console::TicketBook& tickets, const net::UpgradeRequest& req) {
+  net::UpgradeDecision d;
+  std::string ticket = queryParam(req.query, "ticket");
+  if (ticket.empty()) {
+    d.refusal = refusal(401, "unauthenticated", "a console ticket is required (?ticket=zlht_...)");
+    return d;
+  }
+  auto t = tickets.redeem(ticket);
+  if (!t) {
+    spdlog::info("console upgrade from {} refused: {}", req.peer, t.error().message);
+    d.refusal = refusal(401, "unauthenticated", t.error().message);
+    return d;
+  }
+  d.accept = true;
+  d.context = std::string(kConsoleContext) +
+              nlohmann::json{{"user", t->user_id}, {"instance", t->instance_id}}.dump();
+  return d;
+}
 
 net::UpgradeDecision decide(gateway::LinkAuthorizer& auth, const net::UpgradeRequest& req) {
   gateway::LinkAuth a = auth.authorize(req.authorization, req.peer);
@@ -102,8 +166,15 @@ int runServe(const Config& config) {
   instances::DirectDispatcher dispatcher(**writer, gateway, recorder);
   instances::AgentEvents agent_events(**writer, dispatcher);
   gateway.setEventSink(&agent_events);
-  api::ApiService api(**writer, metrics, gateway, dispatcher,
-                      api::ApiOptions{std::chrono::seconds(config.agents.job_timeout_s)});
+  console::TicketBook tickets(std::chrono::seconds(config.console.ticket_ttl_s));
+  console::ConsoleOptions console_options;
+  console_options.idle_timeout = std::chrono::seconds(config.console.idle_timeout_s);
+  console::ConsoleBridge consoles(**writer, gateway, runtime.executor(), bridge, console_options);
+  api::ApiOptions api_options;
+  api_options.job_timeout = std::chrono::seconds(config.agents.job_timeout_s);
+  api_options.public_url = config.publicUrl();
+  api_options.tickets = &tickets;
+  api::ApiService api(**writer, metrics, gateway, dispatcher, api_options);
   // Unfinished operations of a previous run wait for their nodes' links (no node is online yet).
   dispatcher.resume();
 
@@ -115,17 +186,22 @@ int runServe(const Config& config) {
   options.ping_interval_s = config.agents.ping_interval_s;
   options.link_timeout_s = config.agents.link_timeout_s;
   auto poster = [&runtime](std::function<void()> fn) { runtime.executor().post(std::move(fn)); };
-  auto server = net::Server::start(options, poster, bridge, [&authorizer](const net::UpgradeRequest& r) {
-    return decide(authorizer, r);
-  });
+  options.endpoints.push_back({"/api/v1/console", "zlh.console.v1"});
+  auto server = net::Server::start(options, poster, bridge,
+                                   [&authorizer, &tickets](const net::UpgradeRequest& r) {
+                                     if (r.endpoint == "zlh.console.v1")
+                                       return decideConsole(tickets, r);
+                                     return decide(authorizer, r);
+                                   });
   if (!server) return std::cerr << "zlh-coordinator: " << server.error().message << "\n", 1;
-  bridge.attach(&api, &gateway, server->get());
+  bridge.attach(&api, &gateway, &consoles, server->get());
 
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   spdlog::info("zlh-coordinator {} listening on {}://{}:{} (database {})", common::version(),
                config.tls() ? "https" : "http", host, (*server)->port(), config.database.url);
   runtime.onTerminate([&](int sig) {
     spdlog::info("signal {}: closing agent links and stopping", sig);
+    consoles.shutdown();
     gateway.shutdown();
     shutdownWhenLinksClosed(runtime, gateway, std::chrono::steady_clock::now() + 1500ms);
   });

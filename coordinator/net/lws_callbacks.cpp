@@ -253,17 +253,22 @@ int Server::Impl::onConfirmUpgrade(lws* wsi) {
   Conn& c = conn(wsi);
   UpgradeRequest req;
   req.path = header(wsi, WSI_TOKEN_GET_URI);
+  req.query = header(wsi, WSI_TOKEN_HTTP_URI_ARGS);
   req.subprotocols = header(wsi, WSI_TOKEN_PROTOCOL);
   req.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   req.peer = c.peer;
   HttpResponse refusal;
   bool refused = true;
-  if (req.path != options.ws_path) {
+  const ServerOptions::WsEndpoint* endpoint = nullptr;
+  for (const auto& e : options.endpoints)
+    if (e.path == req.path) endpoint = &e;
+  if (!endpoint) {
     refusal = errorResponse(404, "not_found", "no WebSocket endpoint at this path");
-  } else if (req.subprotocols.find(options.ws_subprotocol) == std::string::npos) {
+  } else if (req.subprotocols.find(endpoint->subprotocol) == std::string::npos) {
     refusal = errorResponse(400, "invalid_argument",
-                            "WebSocket subprotocol " + options.ws_subprotocol + " required");
+                            "WebSocket subprotocol " + endpoint->subprotocol + " required");
   } else {
+    req.endpoint = endpoint->subprotocol;
     UpgradeDecision d = authorizer(req);
     refused = !d.accept;
     refusal = std::move(d.refusal);
@@ -317,12 +322,17 @@ int Server::Impl::onWsWriteable(lws* wsi) {
       spdlog::warn("closing WebSocket from {}: {} bytes queued and not sent", c->peer, c->tx_bytes);
       return -1;
     }
-    std::string msg = std::move(c->tx.front());
+    auto [msg, binary] = std::move(c->tx.front());
     c->tx.pop_front();
     c->tx_bytes -= msg.size();
     std::vector<unsigned char> buf(LWS_PRE + msg.size());
     std::memcpy(buf.data() + LWS_PRE, msg.data(), msg.size());
-    if (lws_write(wsi, buf.data() + LWS_PRE, msg.size(), LWS_WRITE_TEXT) < 0) return -1;
+    if (lws_write(wsi, buf.data() + LWS_PRE, msg.size(), binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
+      return -1;
+    if (binary) {
+      Handler& h = handler;
+      poster([&h, id = c->id, n = msg.size()] { h.onWsSent(id, n); });
+    }
     if (!c->tx.empty() || c->close_request) lws_callback_on_writable(wsi);
     return 0;
   }

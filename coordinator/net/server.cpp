@@ -76,6 +76,10 @@ void Server::sendText(ConnId conn, std::string text) {
   impl_->push(Command{Command::Kind::kText, conn, {}, std::move(text), 0});
 }
 
+void Server::sendBinary(ConnId conn, std::string bytes) {
+  impl_->push(Command{Command::Kind::kBinary, conn, {}, std::move(bytes), 0});
+}
+
 void Server::close(ConnId conn, uint16_t code, std::string reason) {
   impl_->push(Command{Command::Kind::kClose, conn, {}, std::move(reason), code});
 }
@@ -96,9 +100,10 @@ void Server::Impl::push(Command cmd) {
 }
 
 void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
-  protocols[0] = {"http", lwsCallback, 0, 0, 0, nullptr, 0};
-  protocols[1] = {options.ws_subprotocol.c_str(), lwsCallback, 0, 64 * 1024, 0, nullptr, 0};
-  protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  protocols.push_back({"http", lwsCallback, 0, 0, 0, nullptr, 0});
+  for (const auto& e : options.endpoints)
+    protocols.push_back({e.subprotocol.c_str(), lwsCallback, 0, 64 * 1024, 0, nullptr, 0});
+  protocols.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
   // Idle policy of the vhost: lws pings a WebSocket silent for ping_interval_s and hangs up one
   // that stays silent (no pong, no message) for link_timeout_s.
   retry.secs_since_valid_ping = static_cast<uint16_t>(options.ping_interval_s);
@@ -108,7 +113,7 @@ void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
   std::memset(&info, 0, sizeof info);
   info.port = options.port;
   info.iface = options.host.c_str();
-  info.protocols = protocols;
+  info.protocols = protocols.data();
   info.user = this;
   info.uid = -1;
   info.gid = -1;
@@ -165,9 +170,10 @@ void Server::Impl::drainCommands() {
         lws_callback_on_writable(wsi);
         break;
       case Command::Kind::kText:
+      case Command::Kind::kBinary:
         if (!c.is_ws || c.close_request) break;
         c.tx_bytes += cmd.data.size();
-        c.tx.push_back(std::move(cmd.data));
+        c.tx.emplace_back(std::move(cmd.data), cmd.kind == Command::Kind::kBinary);
         lws_callback_on_writable(wsi);
         break;
       case Command::Kind::kClose:

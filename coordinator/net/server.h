@@ -40,6 +40,8 @@ struct HttpResponse {
 /// What the lws thread knows about a WebSocket upgrade before answering it.
 struct UpgradeRequest {
   std::string path;
+  std::string query;          // URI arguments joined with '&' (may hold a secret: never log it)
+  std::string endpoint;       // the matched endpoint's subprotocol, e.g. "zlh.agent.v1"
   std::string subprotocols;   // the Sec-WebSocket-Protocol header as sent
   std::string authorization;  // the Authorization header (a secret: never log it)
   std::string peer;
@@ -62,6 +64,11 @@ class Handler {
   virtual void onWsMessage(ConnId conn, std::string data, bool binary) = 0;
   virtual void onWsPong(ConnId conn) = 0;
   virtual void onWsClosed(ConnId conn) = 0;
+  /// A queued binary message of `bytes` bytes was written to the socket (for flow control).
+  virtual void onWsSent(ConnId conn, size_t bytes) {
+    (void)conn;
+    (void)bytes;
+  }
 };
 
 /// Runs ON THE LWS THREAD, synchronously, while the upgrade request waits (lws filters cannot
@@ -75,8 +82,12 @@ struct ServerOptions {
   uint16_t port = 7420;            // 0: the kernel picks one (see Server::port)
   std::string tls_cert;            // PEM files; TLS when both are set
   std::string tls_key;
-  std::string ws_path = "/agent/v1/connect";
-  std::string ws_subprotocol = "zlh.agent.v1";
+  /// WebSocket endpoints: a path and the subprotocol it requires (each path one subprotocol).
+  struct WsEndpoint {
+    std::string path;
+    std::string subprotocol;
+  };
+  std::vector<WsEndpoint> endpoints = {{"/agent/v1/connect", "zlh.agent.v1"}};
   uint32_t ping_interval_s = 20;  // WebSocket ping after this much silence
   uint32_t link_timeout_s = 60;   // a WebSocket silent this long is dropped
   size_t max_body_bytes = 1 << 20;
@@ -99,6 +110,7 @@ class Server {
   // Thread-safe; a connection that has gone away makes these no-ops.
   void respond(ConnId conn, HttpResponse response);
   void sendText(ConnId conn, std::string text);
+  void sendBinary(ConnId conn, std::string bytes);
   /// Sends a close frame with `code` after what is already queued, then closes.
   void close(ConnId conn, uint16_t code, std::string reason);
 

@@ -15,7 +15,7 @@
 namespace zlh::coordinator::net {
 
 struct Command {
-  enum class Kind { kRespond, kText, kClose } kind = Kind::kRespond;
+  enum class Kind { kRespond, kText, kBinary, kClose } kind = Kind::kRespond;
   ConnId conn = 0;
   HttpResponse response;
   std::string data;  // text message or close reason
@@ -43,7 +43,7 @@ struct Conn {
   std::string rx;
   bool rx_in_progress = false;
   bool rx_binary = false;
-  std::deque<std::string> tx;
+  std::deque<std::pair<std::string, bool>> tx;  // message, binary
   size_t tx_bytes = 0;
   std::optional<std::pair<uint16_t, std::string>> close_request;
 };
@@ -70,7 +70,7 @@ struct Server::Impl {
   std::unordered_map<ConnId, lws*> by_id;
   ConnId next_id = 1;
   lws_retry_bo_t retry{};
-  lws_protocols protocols[3]{};
+  std::vector<lws_protocols> protocols;
 
   void run(std::promise<proto::Result<uint16_t>> started);
   void push(Command cmd);

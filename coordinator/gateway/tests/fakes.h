@@ -45,10 +45,14 @@ class ManualExecutor final : public common::Executor {
 class RecordingTransport final : public LinkTransport {
  public:
   void sendText(LinkId link, std::string text) override { sent[link].push_back(std::move(text)); }
+  void sendBinary(LinkId link, std::string bytes) override {
+    binary[link].push_back(std::move(bytes));
+  }
   void close(LinkId link, uint16_t code, std::string reason) override {
     closed[link] = {code, std::move(reason)};
   }
   std::map<LinkId, std::vector<std::string>> sent;
+  std::map<LinkId, std::vector<std::string>> binary;
   std::map<LinkId, std::pair<uint16_t, std::string>> closed;
 };
 
