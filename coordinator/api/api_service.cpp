@@ -41,6 +41,7 @@ void ApiService::registerRoutes() {
   route("POST", "/api/v1/nodes/{id}/jobs", {Role::kAdmin},
         [this](auto& r, auto& p, auto& w, Responder d) { runJob(r, p, w, std::move(d)); });
   registerInstanceRoutes();
+  registerWebRoutes();
 }
 
 void ApiService::route(const std::string& method, const std::string& pattern, Roles roles,

@@ -18,6 +18,7 @@ struct ApiOptions {
   std::chrono::seconds max_job_timeout{3600};
   std::string public_url = "http://127.0.0.1:7420";  // server.public_url: base of console URLs
   console::TicketBook* tickets = nullptr;               // none: console tickets are 503
+  std::string web_dir = "/usr/share/zlh-coordinator/web";  // server.web_dir: the console page
 };
 
 class ApiService {
@@ -53,6 +54,8 @@ class ApiService {
   void getOperation(const Request&, const Params&, const Principal&, Responder);
   void createConsoleTicket(const Request&, const Params&, const Principal&, Responder);
   void registerInstanceRoutes();
+  void registerWebRoutes();
+  void serveAsset(const std::string& name, Responder done);
 
   /// The instance when `who` may see it: another user's instance is NotFound, like a missing one.
   proto::Result<store::Instance> visibleInstance(const std::string& id, const Principal& who);

@@ -171,6 +171,7 @@ void ConsoleBridge::onMessage(uint64_t conn, const std::string& data, bool binar
   if (it == sessions_.end() || it->second->ended) return;
   if (!binary) return end(conn, kConsoleProtocol, "binary frames only (zlh.console.v1)", true);
   if (data.empty()) return;
+  if (static_cast<uint8_t>(data[0]) == kOpPing) return transport_.sendText(conn, R"({"type":"pong"})");
   if (data.size() > proto::kMaxStreamPayloadBytes)
     return end(conn, kConsoleProtocol, "a console message is at most 64 KiB", true);
   it->second->last_input = executor_.steadyNow();

@@ -31,11 +31,16 @@ enum ConsoleClose : uint16_t {
   kConsoleProtocol = 4400,      ///< a text frame, or a payload over 64 KiB
 };
 
+/// Client op answered by the coordinator itself (not sent to the agent): the page's keepalive, so it
+/// can tell a silent connection from a quiet console. Answered with the text `{"type":"pong"}`.
+inline constexpr uint8_t kOpPing = 0x02;
+
 /// The browser side, implemented over net::Server.
 class ConsoleTransport {
  public:
   virtual ~ConsoleTransport() = default;
   virtual void sendBinary(uint64_t conn, std::string bytes) = 0;
+  virtual void sendText(uint64_t conn, std::string text) = 0;
   virtual void close(uint64_t conn, uint16_t code, std::string reason) = 0;
 };
 

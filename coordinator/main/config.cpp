@@ -20,7 +20,7 @@ using proto::makeError;
 
 const std::map<std::string, std::set<std::string>>& schema() {
   static const std::map<std::string, std::set<std::string>> s{
-      {"server", {"listen", "public_url", "tls_cert", "tls_key"}},
+      {"server", {"listen", "public_url", "tls_cert", "tls_key", "web_dir"}},
       {"database", {"url"}},
       {"agents", {"ping_interval_s", "link_timeout_s", "job_timeout_s"}},
       {"console", {"ticket_ttl_s", "idle_timeout_s"}},
@@ -182,6 +182,7 @@ proto::Result<Config> parseConfig(std::string_view text, const std::string& path
   r.string("server", "public_url", c.server.public_url);
   r.string("server", "tls_cert", c.server.tls_cert);
   r.string("server", "tls_key", c.server.tls_key);
+  r.string("server", "web_dir", c.server.web_dir);
   r.string("database", "url", c.database.url);
   r.integer("agents", "ping_interval_s", c.agents.ping_interval_s, 1, 3600);
   r.integer("agents", "link_timeout_s", c.agents.link_timeout_s, 2, 7200);

@@ -24,6 +24,7 @@ struct Config {
     std::string public_url;
     std::string tls_cert;
     std::string tls_key;
+    std::string web_dir = "/usr/share/zlh-coordinator/web";  // the console page and its assets
   } server;
   struct Database {
     std::string url = "sqlite:///var/lib/zlh-coordinator/zlh.db";

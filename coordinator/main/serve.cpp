@@ -69,7 +69,7 @@ class Bridge final : public net::Handler,
   }
   void onWsSent(net::ConnId conn, size_t bytes) override { consoles_->onSent(conn, bytes); }
 
-  void sendText(gateway::LinkId link, std::string text) override { server_->sendText(link, std::move(text)); }
+  void sendText(uint64_t conn, std::string text) override { server_->sendText(conn, std::move(text)); }
   void sendBinary(uint64_t conn, std::string bytes) override {
     server_->sendBinary(conn, std::move(bytes));
   }
@@ -174,6 +174,7 @@ int runServe(const Config& config) {
   api_options.job_timeout = std::chrono::seconds(config.agents.job_timeout_s);
   api_options.public_url = config.publicUrl();
   api_options.tickets = &tickets;
+  api_options.web_dir = config.server.web_dir;
   api::ApiService api(**writer, metrics, gateway, dispatcher, api_options);
   // Unfinished operations of a previous run wait for their nodes' links (no node is online yet).
   dispatcher.resume();

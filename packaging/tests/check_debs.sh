@@ -153,6 +153,14 @@ check_agent_parts() {
   dpkg-deb --field "$out/zlh-agent_${version}_${arch}.deb" Depends | grep -q 'libssl3' || fail "zlh-agent: Depends lacks libssl3"
 }
 
+# The coordinator package carries the console page and xterm.js where server.web_dir points.
+check_coordinator_parts() {
+  local d=$tmp/data/zlh-coordinator/usr/share/zlh-coordinator/web f
+  for f in console.html console.js console.css xterm.js xterm.css addon-fit.js; do
+    [ -s "$d/$f" ] || fail "zlh-coordinator: /usr/share/zlh-coordinator/web/$f missing"
+  done
+}
+
 # The packaged agent refuses the packaged config as shipped (node_id has no default) and accepts it
 # once the operator filled in what is required.
 check_agent_config() {
@@ -207,6 +215,7 @@ if check_binaries && run_cpack; then
     check_control "$pkg" "$deb"
   done
   check_agent_parts
+  check_coordinator_parts
   check_agent_config
   check_units
   check_lintian

@@ -16,7 +16,7 @@ export class Coordinator {
     c.url = `http://127.0.0.1:${c.port}`;
     c.configPath = path.join(c.dir, 'coordinator.toml');
     fs.writeFileSync(c.configPath, [
-      '[server]', `listen = "127.0.0.1:${c.port}"`, '',
+      '[server]', `listen = "127.0.0.1:${c.port}"`, `web_dir = "${path.join(BIN_DIR, '..', 'share', 'zlh-coordinator', 'web')}"`, '',
       '[database]', `url = "sqlite://${path.join(c.dir, 'zlh.db')}"`, '',
       '[agents]', 'ping_interval_s = 5', 'link_timeout_s = 15', 'job_timeout_s = 10', '',
       '[log]', 'level = "debug"', '', extraToml].join('\n'));

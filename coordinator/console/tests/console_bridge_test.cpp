@@ -18,10 +18,12 @@ using namespace std::chrono_literals;
 
 struct Browser final : ConsoleTransport {
   void sendBinary(uint64_t conn, std::string bytes) override { out[conn] += bytes; }
+  void sendText(uint64_t conn, std::string text) override { texts[conn].push_back(std::move(text)); }
   void close(uint64_t conn, uint16_t code, std::string reason) override {
     closed[conn] = {code, std::move(reason)};
   }
   std::map<uint64_t, std::string> out;
+  std::map<uint64_t, std::vector<std::string>> texts;
   std::map<uint64_t, std::pair<uint16_t, std::string>> closed;
 };
 
@@ -89,6 +91,11 @@ TEST_F(ConsoleBridgeTest, RelaysBothWaysWithCredit) {
 
   agentOutput(sid, "hello\r\n");
   EXPECT_EQ(browser_.out[kConn], "hello\r\n");
+  // A keepalive ping is answered here and goes nowhere else.
+  bridge_.onMessage(kConn, std::string("\x02", 1), true);
+  ASSERT_EQ(browser_.texts[kConn].size(), 1u);
+  EXPECT_EQ(browser_.texts[kConn][0], R"({"type":"pong"})");
+  EXPECT_EQ(transport_.binary[kLink].size(), 1u);
   // Output credit comes back as the browser's socket takes the bytes.
   bridge_.onSent(kConn, 7);
   auto credits = agentGot("stream.credit");
