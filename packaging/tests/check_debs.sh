@@ -156,6 +156,7 @@ check_agent_parts() {
 # The coordinator package carries the console page and xterm.js where server.web_dir points.
 check_coordinator_parts() {
   local d=$tmp/data/zlh-coordinator/usr/share/zlh-coordinator/web f
+  [ -x "$tmp/data/zlh-coordinator/usr/bin/zlhctl" ] || fail "zlh-coordinator: /usr/bin/zlhctl missing"
   for f in console.html console.js console.css xterm.js xterm.css addon-fit.js; do
     [ -s "$d/$f" ] || fail "zlh-coordinator: /usr/share/zlh-coordinator/web/$f missing"
   done
