@@ -120,6 +120,13 @@ void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
   info.vhost_name = "zlh";
   info.alpn = "http/1.1";
   info.retry_and_idle_policy = &retry;
+  // RFC 7692 compression for clients that offer it (browsers do). lws compresses each message
+  // as it is written; pings and control messages are never queued behind a compressed stream.
+  static const lws_extension kExtensions[] = {
+      {"permessage-deflate", lws_extension_callback_pm_deflate,
+       "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+      {nullptr, nullptr, nullptr}};
+  if (options.permessage_deflate) info.extensions = kExtensions;
   info.max_http_header_data = 8192;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (options.host.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

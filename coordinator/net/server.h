@@ -92,6 +92,7 @@ struct ServerOptions {
   uint32_t link_timeout_s = 60;   // a WebSocket silent this long is dropped
   size_t max_body_bytes = 1 << 20;
   size_t max_ws_message_bytes = (1 << 20) + 4096;
+  bool permessage_deflate = true;  // negotiated with WebSocket clients that offer it
 };
 
 class Server {
