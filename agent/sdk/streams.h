@@ -51,6 +51,8 @@ class StreamHandler {
   virtual void onData(std::string_view bytes) = 0;
   /// The peer closed the stream or the link dropped. Last call; the channel is ended.
   virtual void onClosed() = 0;
+  /// New credit emptied the channel's queue: room to write again (after a refused write).
+  virtual void onWritable() {}
 };
 
 class StreamProvider {

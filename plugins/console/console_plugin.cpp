@@ -25,7 +25,10 @@ class ConsoleSession final : public sdk::StreamHandler {
     w.on_dropped = [this](uint64_t n) { skipped(n); };
     w.on_closed = [this] {
       output("\r\n[zlh: the process exited]\r\n");
-      channel_->close(std::nullopt);  // after every queued byte has left
+      // After every queued byte has left; a viewer still catching up gets its latest output
+      // (and this line) first.
+      close_when_flushed_ = true;
+      if (recent_.empty()) channel_->close(std::nullopt);
     };
     auto sub = plugin_.ctx_.supervisor().watchOutput(id_, replay, std::move(w));
     if (!sub.ok()) return sub.error();
@@ -63,20 +66,41 @@ class ConsoleSession final : public sdk::StreamHandler {
 
   void onClosed() override { watch_.reset(); }
 
+  /// The viewer caught up: tell it what it missed, then show the latest output it missed.
+  void onWritable() override { flushSkipped(); }
+
   void end(sdk::Error why) { channel_->close(std::move(why)); }
 
  private:
+  // Output the viewer could not take is skipped, except its last kRecentBytes: when the viewer
+  // catches up (more credit, or the next output that fits) it gets a notice of how much was
+  // lost, then those latest bytes, so its screen ends current even if the output then stops.
+  static constexpr size_t kRecentBytes = 16 * 1024;
+
   void output(std::string_view chunk) {
-    if (skipped_ > 0) {
-      std::string notice = "\r\n[zlh: " + std::to_string(skipped_) +
-                           " bytes of output skipped: this console could not keep up]\r\n";
-      if (!channel_->write(notice)) {
-        skipped(chunk.size());
-        return;
-      }
-      skipped_ = 0;
+    if (recent_.empty() && skipped_ == 0 && channel_->write(chunk)) return;
+    keep(chunk);
+    flushSkipped();
+  }
+  void keep(std::string_view chunk) {
+    recent_.append(chunk);
+    if (recent_.size() > kRecentBytes) {
+      size_t drop = recent_.size() - kRecentBytes;
+      skipped(drop);
+      recent_.erase(0, drop);
     }
-    if (!channel_->write(chunk)) skipped(chunk.size());
+  }
+  void flushSkipped() {
+    if (recent_.empty()) return;
+    std::string catchup;
+    if (skipped_ > 0)
+      catchup = "\r\n[zlh: " + std::to_string(skipped_) +
+                " bytes of output skipped: this console could not keep up]\r\n";
+    catchup += recent_;
+    if (!channel_->write(catchup)) return;
+    skipped_ = 0;
+    recent_.clear();
+    if (close_when_flushed_) channel_->close(std::nullopt);
   }
   void skipped(uint64_t n) {
     skipped_ += n;
@@ -87,7 +111,9 @@ class ConsoleSession final : public sdk::StreamHandler {
   const std::string id_;
   std::shared_ptr<sdk::StreamChannel> channel_;
   sdk::SubscriptionPtr watch_;
-  uint64_t skipped_ = 0;  // not yet announced to the viewer
+  uint64_t skipped_ = 0;  // lost and not yet announced to the viewer
+  std::string recent_;    // the latest output the viewer could not take yet
+  bool close_when_flushed_ = false;  // the process exited: close once recent_ is out
 };
 
 ConsolePlugin::~ConsolePlugin() = default;

@@ -111,6 +111,12 @@ void StreamRouter::onCredit(const proto::StreamCredit& credit) {
   Channel& c = *it->second.channel;
   c.credit_ = std::min(kMaxCredit, c.credit_ + std::min(credit.bytes, kMaxCredit));
   pump(c);
+  const uint32_t id = credit.stream_id;
+  auto again = streams_.find(id);
+  if (again == streams_.end() || again->second.channel->ended() || !again->second.handler ||
+      again->second.channel->queued() > 0)
+    return;
+  guarded(id, "onWritable", [&] { again->second.handler->onWritable(); });
 }
 
 sdk::Status StreamRouter::onBinary(std::string_view frame) {

@@ -52,6 +52,8 @@ struct EchoHandler : sdk::StreamHandler {
     if (close_on_input) channel->close(std::nullopt);  // from inside the handler's own call
   }
   void onClosed() override { ++closed; }
+  void onWritable() override { ++writable; }
+  int writable = 0;
 };
 
 class StreamRouterTest : public ::testing::Test {
@@ -107,11 +109,13 @@ TEST_F(StreamRouterTest, OutputNeverExceedsTheGrantedCreditAndTheQueueIsBounded)
   EXPECT_EQ(ch.queued(), 2000u);
   router_.onCredit(proto::StreamCredit{7, 1500});
   EXPECT_EQ(rec_.bytesOn(7), 2500u);
+  EXPECT_EQ(last_->writable, 0);  // still queued: not writable yet
   // The queue holds at most kStreamQueueBytes; past that writes are refused, not buffered.
   EXPECT_TRUE(ch.write(std::string(sdk::kStreamQueueBytes - ch.queued(), 'b')));
   EXPECT_FALSE(ch.write("c"));
   router_.onCredit(proto::StreamCredit{7, uint64_t{1} << 62});  // huge grants saturate
   EXPECT_EQ(ch.queued(), 0u);
+  EXPECT_EQ(last_->writable, 1);  // the queue drained: the handler may write again
   for (const auto& [id, p] : rec_.frames) EXPECT_LE(p.size(), proto::kMaxStreamPayloadBytes);
   EXPECT_TRUE(ch.write("d"));
   EXPECT_EQ(rec_.frames.back().second, "d");

@@ -112,19 +112,19 @@ TEST_F(ConsoleTest, ASlowViewerSkipsOutputWithANoticeAndTheFastOneGetsEverything
   ASSERT_TRUE(open(fast).ok());
   ctx_.runPending();
   std::string all;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 3000; ++i) {  // ~30 KB: more than the 16 KiB a lagging viewer is kept
     std::string line = "line " + std::to_string(i) + "\r\n";
     all += line;
     ctx_.fakeSupervisor().pushOutput("mc-1", line);
   }
   EXPECT_EQ(fast->got, all);
   EXPECT_LE(slow->got.size(), 200u);
-  slow->capacity = 0;  // it catches up: the next output starts with what it missed
+  slow->capacity = 0;  // it catches up: told what it lost, then the latest 16 KiB, then new output
   ctx_.fakeSupervisor().pushOutput("mc-1", "after\r\n");
-  EXPECT_NE(slow->got.find("bytes of output skipped: this console could not keep up]"),
-            std::string::npos)
-      << slow->got;
-  EXPECT_EQ(slow->got.substr(slow->got.size() - 7), "after\r\n");
+  auto notice = slow->got.find("bytes of output skipped: this console could not keep up]");
+  ASSERT_NE(notice, std::string::npos) << slow->got.substr(0, 300);
+  EXPECT_NE(slow->got.find("line 2999\r\nafter\r\n", notice), std::string::npos);
+  EXPECT_LE(slow->got.size(), 200u + 100u + 16 * 1024 + 7);
   sdk::MetricsWriter m;
   plugin_.collectMetrics(m);
   EXPECT_NE(m.text().find("zlh_console_viewers 2"), std::string::npos) << m.text();
@@ -139,6 +139,36 @@ TEST_F(ConsoleTest, TheLastOutputArrivesThenTheStreamClosesOnExit) {
   EXPECT_EQ(ch->got, "Saving worlds\r\n\r\n[zlh: the process exited]\r\n");
   EXPECT_TRUE(ch->closed);
   EXPECT_FALSE(ch->error);
+}
+
+TEST_F(ConsoleTest, AViewerBehindAtTheEndStillGetsTheLatestOutputThenTheClose) {
+  auto ch = std::make_shared<FakeChannel>(100);
+  auto h = open(ch);
+  ASSERT_TRUE(h.ok());
+  ctx_.runPending();
+  ctx_.fakeSupervisor().pushOutput("mc-1", std::string(300, 'a'));  // does not fit: kept
+  ctx_.fakeSupervisor().pushOutput("mc-1", "Saving worlds\r\n");
+  ctx_.fakeSupervisor().exit("mc-1", sdk::testing::FakeSupervisor::exitCode(0));
+  EXPECT_FALSE(ch->closed);  // not before the viewer has the end
+  ch->capacity = 0;
+  (*h)->onWritable();  // credit arrived: the stream's queue is empty
+  EXPECT_TRUE(ch->closed);
+  const std::string end = "Saving worlds\r\n\r\n[zlh: the process exited]\r\n";
+  ASSERT_GE(ch->got.size(), end.size());
+  EXPECT_EQ(ch->got.substr(ch->got.size() - end.size()), end);
+
+  // Output lost upstream (the supervisor's queue) is announced before the next output.
+  auto other = std::make_shared<FakeChannel>();
+  ASSERT_TRUE(open(other, {}, "mc-1").ok() == false);  // the process has exited meanwhile
+}
+
+TEST_F(ConsoleTest, OutputLostUpstreamIsAnnouncedBeforeTheNextOutput) {
+  auto ch = std::make_shared<FakeChannel>();
+  ASSERT_TRUE(open(ch).ok());
+  ctx_.runPending();
+  ctx_.fakeSupervisor().pushDropped("mc-1", 5000);
+  ctx_.fakeSupervisor().pushOutput("mc-1", "next\r\n");
+  EXPECT_EQ(ch->got, "\r\n[zlh: 5000 bytes of output skipped: this console could not keep up]\r\nnext\r\n");
 }
 
 TEST_F(ConsoleTest, StoppingTheAgentClosesEveryConsoleWithAReason) {
