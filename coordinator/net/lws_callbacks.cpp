@@ -97,6 +97,11 @@ int lwsCallback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in,
       return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: return self->onWsWriteable(wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+      // The peer is closing: write nothing more (lws answers the close itself).
+      if (Conn* c = self->findConn(wsi)) c->peer_closing = true;
+      return 0;
+    }
     case LWS_CALLBACK_CLOSED: self->onClosed(wsi); return 0;
     case LWS_CALLBACK_WSI_DESTROY: {
       Conn* c = self->findConn(wsi);
@@ -316,7 +321,7 @@ int Server::Impl::onWsReceive(lws* wsi, const char* in, size_t len) {
 
 int Server::Impl::onWsWriteable(lws* wsi) {
   Conn* c = findConn(wsi);
-  if (!c) return 0;
+  if (!c || c->peer_closing) return 0;
   if (!c->tx.empty()) {
     if (c->tx_bytes > kMaxQueuedBytes) {
       spdlog::warn("closing WebSocket from {}: {} bytes queued and not sent", c->peer, c->tx_bytes);
@@ -325,9 +330,12 @@ int Server::Impl::onWsWriteable(lws* wsi) {
     auto [msg, binary] = std::move(c->tx.front());
     c->tx.pop_front();
     c->tx_bytes -= msg.size();
-    std::vector<unsigned char> buf(LWS_PRE + msg.size());
-    std::memcpy(buf.data() + LWS_PRE, msg.data(), msg.size());
-    if (lws_write(wsi, buf.data() + LWS_PRE, msg.size(), binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
+    // With permessage-deflate lws keeps pointing into the buffer until it has compressed all of
+    // it (over later writable callbacks): it must live until the next write on this connection.
+    c->wbuf.assign(LWS_PRE + msg.size(), 0);
+    std::memcpy(c->wbuf.data() + LWS_PRE, msg.data(), msg.size());
+    if (lws_write(wsi, c->wbuf.data() + LWS_PRE, msg.size(),
+                  binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
       return -1;
     if (binary) {
       Handler& h = handler;

@@ -120,8 +120,7 @@ void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
   info.vhost_name = "zlh";
   info.alpn = "http/1.1";
   info.retry_and_idle_policy = &retry;
-  // RFC 7692 compression for clients that offer it (browsers do). lws compresses each message
-  // as it is written; pings and control messages are never queued behind a compressed stream.
+  // RFC 7692 compression for clients that offer it (browsers do), when enabled (server.h).
   static const lws_extension kExtensions[] = {
       {"permessage-deflate", lws_extension_callback_pm_deflate,
        "permessage-deflate; client_no_context_takeover; client_max_window_bits"},

@@ -92,7 +92,10 @@ struct ServerOptions {
   uint32_t link_timeout_s = 60;   // a WebSocket silent this long is dropped
   size_t max_body_bytes = 1 << 20;
   size_t max_ws_message_bytes = (1 << 20) + 4096;
-  bool permessage_deflate = true;  // negotiated with WebSocket clients that offer it
+  // RFC 7692 compression for clients that offer it. Off: Debian's lws 4.1.6 aborts the process
+  // (assertion `!priv->tx.avail_in` in extension-permessage-deflate.c) under sustained console
+  // output to a compressing client; see docs/benchmarks.md, "Console".
+  bool permessage_deflate = false;
 };
 
 class Server {

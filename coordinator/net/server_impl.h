@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "coordinator/net/server.h"
 
@@ -44,6 +45,8 @@ struct Conn {
   bool rx_in_progress = false;
   bool rx_binary = false;
   std::deque<std::pair<std::string, bool>> tx;  // message, binary
+  std::vector<unsigned char> wbuf;  // the message lws is writing (pm-deflate reads it later)
+  bool peer_closing = false;
   size_t tx_bytes = 0;
   std::optional<std::pair<uint16_t, std::string>> close_request;
 };

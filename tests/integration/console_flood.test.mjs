@@ -146,10 +146,12 @@ describe('console flood', () => {
     slow.ws.close();
   });
 
-  test(`permessage-deflate through a ${DEFLATE_S} s flood: keepalives answered, never cut`, async () => {
+  test(`a client offering permessage-deflate through a ${DEFLATE_S} s flood: keepalives answered, never cut`, async () => {
     const v = new Viewer(await ticketUrl(), { perMessageDeflate: true });
     await v.opened;
-    assert.match(v.ws.extensions, /permessage-deflate/, 'compression negotiated');
+    // Compression is off on the coordinator for now (lws 4.1.6 aborts under it: server.h), so the
+    // browser's offer is declined; the keepalive path is what this checks.
+    assert.equal(v.ws.extensions, '', 'compression declined');
     v.type('flood\n');
     const start = Date.now();
     let worstPongMs = 0;

@@ -1,0 +1,122 @@
+// Console benchmarks (not tests): throughput from a process's PTY to a WebSocket client through
+// shim -> agent -> coordinator, and one-byte echo round trips, each beside a raw PTY read in the
+// same run (tests/bench/pty_anchor.py). Usage (from tests/):
+//   ZLH_BIN_DIR=../build/release/bin node bench/console.mjs [--mb 100] [--echoes 2000]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { SOURCE_DIR, tempDir, waitFor } from '../lib/harness.mjs';
+import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { createInstance, waitInstance } from '../lib/instances.mjs';
+import { Report, median } from './lib.mjs';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const MB_IN = arg('mb', 100);
+const ECHOES = arg('echoes', 2000);
+const ANCHOR = path.join(SOURCE_DIR, 'tests/bench/pty_anchor.py');
+const rep = new Report();
+const MBs = (bytes, s) => bytes / 1e6 / s;
+
+const templates = tempDir('zlh-bench-templates-');
+for (const dir of [path.join(SOURCE_DIR, 'plugins/lifecycle/templates'), path.join(SOURCE_DIR, 'tests/bench/templates')])
+  for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(templates, f));
+
+const coord = await Coordinator.create();
+await coord.start();
+const node = await coord.addNode('bench-node');
+const base = 20000 + Math.floor(Math.random() * 20000);
+const agent = await Agent.create({
+  coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
+  extraToml: ['[plugins.lifecycle]', `templates_dir = "${templates}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
+});
+
+async function instance(name, command) {
+  const r = await createInstance(coord, { name, template: 'bench-shell', params: { command } });
+  if (r.status !== 202) throw new Error(r.text);
+  return waitInstance(coord, r.body.instance.id, (i) => i.state === 'running' || i.state === 'ready', 'up', 30000);
+}
+async function viewer(id, opts = {}) {
+  const t = await coord.api('POST', `/api/v1/instances/${id}/console/tickets`);
+  const ws = new WebSocket(t.body.url, 'zlh.console.v1', opts);
+  await new Promise((ok, fail) => { ws.on('open', ok); ws.on('error', fail); });
+  return ws;
+}
+const input = (text) => Buffer.concat([Buffer.from([0]), Buffer.from(text)]);
+
+/** Bytes and seconds from "go" to the end marker, through the whole path. */
+async function throughput(gen, opts) {
+  const inst = await instance(`tp-${Math.random()}`, `read go; ${gen}; echo; echo END-OF-OUT""PUT; exec sleep 3600`);
+  const ws = await viewer(inst.id, opts);
+  let bytes = 0, tail = '', skipped = false;
+  const done = new Promise((ok) => ws.on('message', (d, binary) => {
+    if (!binary) return;
+    bytes += d.length;
+    tail = (tail + d.toString('latin1')).slice(-64);
+    if (/skipped: this console/.test(d.toString('latin1'))) skipped = true;
+    if (tail.includes('END-OF-OUTPUT')) ok();
+  }));
+  await new Promise((r) => setTimeout(r, 300));  // the (empty) replay has passed
+  const t0 = performance.now();
+  ws.send(input('go\n'));
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  ws.close();
+  await coord.api('DELETE', `/api/v1/instances/${inst.id}`);
+  return { bytes, s, skipped };
+}
+function rawThroughput(gen) {
+  return JSON.parse(execFileSync('python3', [ANCHOR, 'throughput', gen], { encoding: 'utf8' }));
+}
+
+try {
+  await agent.start();
+  await waitNodeStatus(coord, node.id, 'online');
+  const gens = {
+    zeros: `head -c ${MB_IN * 1000000} /dev/zero | base64`,
+    random: `head -c ${MB_IN * 1000000} /dev/urandom | base64`,
+  };
+  for (const [name, gen] of Object.entries(gens)) {
+    const raw = rawThroughput(gen);
+    // permessage-deflate is off on the coordinator for now (coordinator/net/server.h).
+    const plain = await throughput(gen, { perMessageDeflate: false });
+    const r = MBs(raw.bytes, raw.seconds);
+    const p = MBs(plain.bytes, plain.s);
+    rep.add(`PTY -> WebSocket, base64 of ${name} (${(raw.bytes / 1e6).toFixed(0)} MB produced, ${(plain.bytes / 1e6).toFixed(0)} MB received${plain.skipped ? ', rest skipped' : ''})`,
+      `${p.toFixed(1)} MB/s`, 'raw PTY read', `${r.toFixed(1)} MB/s`, (p / r).toFixed(2));
+  }
+
+  // Echo: one byte typed, the same byte back, through the whole path.
+  const raw = JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(ECHOES)], { encoding: 'utf8' }));
+  const inst = await instance('echo', 'stty raw -echo; echo READY; exec cat');
+  const ws = await viewer(inst.id);
+  let got = '', waiter = null;
+  ws.on('message', (d, binary) => {
+    if (!binary) return;
+    got += d.toString('latin1');
+    if (waiter && got.includes('x')) waiter();
+  });
+  await waitFor('cat ready', () => got.includes('READY'));
+  const samples = [];
+  for (let i = 0; i < ECHOES; i++) {
+    got = '';
+    const echoed = new Promise((ok) => { waiter = ok; });  // resolved by the message itself
+    const t0 = performance.now();
+    ws.send(input('x'));
+    await echoed;
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const p50 = median(samples), p99 = samples[Math.floor(samples.length * 0.99)];
+  rep.add(`echo round trip p50 (${ECHOES})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${raw.p50_ms.toFixed(3)} ms`, (p50 / raw.p50_ms).toFixed(1));
+  rep.add(`echo round trip p99 (${ECHOES})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${raw.p99_ms.toFixed(3)} ms`, (p99 / raw.p99_ms).toFixed(1));
+  ws.close();
+} finally {
+  await agent.kill();
+  await agent.killShims();
+  await coord.kill();
+}
+rep.print();
