@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { SOURCE_DIR, tempDir, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { lifecycleToml, startStack } from '../lib/zlh.mjs';
 import { createInstance, waitInstance } from '../lib/instances.mjs';
 import { Report, median } from './lib.mjs';
 
@@ -25,14 +25,7 @@ const templates = tempDir('zlh-bench-templates-');
 for (const dir of [path.join(SOURCE_DIR, 'plugins/lifecycle/templates'), path.join(SOURCE_DIR, 'tests/bench/templates')])
   for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(templates, f));
 
-const coord = await Coordinator.create();
-await coord.start();
-const node = await coord.addNode('bench-node');
-const base = 20000 + Math.floor(Math.random() * 20000);
-const agent = await Agent.create({
-  coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-  extraToml: ['[plugins.lifecycle]', `templates_dir = "${templates}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
-});
+const { coord, node, agent } = await startStack({ agentToml: lifecycleToml({ templatesDir: templates }), nodeName: 'bench-node' });
 
 async function instance(name, command) {
   const r = await createInstance(coord, { name, template: 'bench-shell', params: { command } });
@@ -73,8 +66,6 @@ function rawThroughput(gen) {
 }
 
 try {
-  await agent.start();
-  await waitNodeStatus(coord, node.id, 'online');
   const gens = {
     zeros: `head -c ${MB_IN * 1000000} /dev/zero | base64`,
     random: `head -c ${MB_IN * 1000000} /dev/urandom | base64`,

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Proc, SOURCE_DIR, freePort, sleep, tempDir, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { lifecycleToml, startStack } from '../lib/zlh.mjs';
 import { createInstance, getInstance, slp } from '../lib/instances.mjs';
 import { MB, Report, mem, median } from './lib.mjs';
 
@@ -20,15 +20,10 @@ const SETTLE_S = 15; // idle window before memory is read: several health-check 
 const FIXTURES = path.join(SOURCE_DIR, 'tests/fixtures');
 const rep = new Report();
 
-const coord = await Coordinator.create();
-await coord.start();
-const node = await coord.addNode('bench-node');
-const base = 20000 + Math.floor(Math.random() * 20000);
-const agent = await Agent.create({
-  coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-  extraToml: ['[plugins]', 'enabled = ["system", "lifecycle"]', '', '[plugins.lifecycle]',
-    `templates_dir = "${path.join(SOURCE_DIR, 'plugins/lifecycle/templates')}"`,
-    `fixtures_dir = "${FIXTURES}"`, `port_range = "${base}-${base + INSTANCES + RUNS + 20}"`].join('\n'),
+// As measured in docs/benchmarks.md: system and lifecycle only.
+const { coord, node, agent } = await startStack({
+  nodeName: 'bench-node',
+  agentToml: '[plugins]\nenabled = ["system", "lifecycle"]\n\n' + lifecycleToml({ ports: INSTANCES + RUNS + 20 }),
 });
 const extra = [];
 
@@ -49,8 +44,6 @@ async function remove(id) {
 }
 
 try {
-  await agent.start();
-  await waitNodeStatus(coord, node.id, 'online', 5000);
 
   // Create -> ready through the API, alternating with the same server started by hand and pinged
   // (the same client library, polled every 10 ms) until it answers.

@@ -3,11 +3,10 @@
 // every fault ends in "Disconnected" with a reason and a Reconnect button that works once the
 // fault is gone.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { consoleState, launchBrowser, terminalText } from '../lib/browser.mjs';
-import { SOURCE_DIR, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { waitFor } from '../lib/harness.mjs';
+import { startStack, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance, waitState } from '../lib/instances.mjs';
 
 // Short timeouts for the test (the page's defaults: 10 s connect, 5 s ping / 15 s silence).
@@ -40,17 +39,7 @@ describe('browser console page', () => {
   }
 
   before(async () => {
-    coord = await Coordinator.create({ extraToml: '[console]\nticket_ttl_s = 1\n' });
-    await coord.start();
-    node = await coord.addNode('page-node');
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    agent = await Agent.create({
-      coordinatorUrl: coord.url, nodeId: node.id, token: node.token, backoffMaxMs: 500,
-      extraToml: ['[plugins.lifecycle]', `templates_dir = "${path.join(SOURCE_DIR, 'plugins/lifecycle/templates')}"`,
-        `fixtures_dir = "${path.join(SOURCE_DIR, 'tests/fixtures')}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
-    });
-    await agent.start();
-    await waitNodeStatus(coord, node.id, 'online');
+    ({ coord, node, agent } = await startStack({ coordToml: '[console]\nticket_ttl_s = 1\n', nodeName: 'page-node', agentOpts: { backoffMaxMs: 500 } }));
     const tokens = {};
     for (const name of ['alice', 'bob']) {
       const u = await coord.api('POST', '/api/v1/users', { body: { name, role: 'user' } });

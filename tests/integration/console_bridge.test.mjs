@@ -3,11 +3,10 @@
 // the last output before an exit, and no secret in anything the client receives. Real
 // coordinator, agent, shim and test game; the client is the npm `ws` package.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { SOURCE_DIR, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { waitFor } from '../lib/harness.mjs';
+import { startStack, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance, waitState } from '../lib/instances.mjs';
 
 /** A console client that records every byte and the close. */
@@ -43,18 +42,7 @@ describe('console through the coordinator', () => {
   }
 
   before(async () => {
-    coord = await Coordinator.create({ extraToml: '[console]\nticket_ttl_s = 2\nidle_timeout_s = 600\n' });
-    await coord.start();
-    node = await coord.addNode('console-node');
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    agent = await Agent.create({
-      coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-      extraToml: ['[plugins]', 'enabled = ["system", "lifecycle", "console"]', '', '[plugins.lifecycle]',
-        `templates_dir = "${path.join(SOURCE_DIR, 'plugins/lifecycle/templates')}"`,
-        `fixtures_dir = "${path.join(SOURCE_DIR, 'tests/fixtures')}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
-    });
-    await agent.start();
-    await waitNodeStatus(coord, node.id, 'online');
+    ({ coord, node, agent } = await startStack({ coordToml: '[console]\nticket_ttl_s = 2\nidle_timeout_s = 600\n', nodeName: 'console-node' }));
     for (const name of ['alice', 'bob']) {
       const u = await coord.api('POST', '/api/v1/users', { body: { name, role: 'user' } });
       const t = await coord.api('POST', `/api/v1/users/${u.body.user.id}/tokens`);

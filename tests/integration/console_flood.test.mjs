@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { SOURCE_DIR, sleep, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { sleep, waitFor } from '../lib/harness.mjs';
+import { startStack } from '../lib/zlh.mjs';
 import { createInstance, waitState } from '../lib/instances.mjs';
 
 const PHASE_S = Number(process.env.ZLH_FLOOD_SECONDS ?? 8) / 2;  // fast only, then fast + slow
@@ -70,17 +70,7 @@ describe('console flood', () => {
   }
 
   before(async () => {
-    coord = await Coordinator.create();
-    await coord.start();
-    node = await coord.addNode('flood-node');
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    agent = await Agent.create({
-      coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-      extraToml: ['[plugins.lifecycle]', `templates_dir = "${path.join(SOURCE_DIR, 'plugins/lifecycle/templates')}"`,
-        `fixtures_dir = "${path.join(SOURCE_DIR, 'tests/fixtures')}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
-    });
-    await agent.start();
-    await waitNodeStatus(coord, node.id, 'online');
+    ({ coord, node, agent } = await startStack({ nodeName: 'flood-node' }));
     const r = await createInstance(coord, { name: 'flood', template: 'mc-test' });
     instance = await waitState(coord, r.body.instance.id, 'ready', 60000);
     sampler = setInterval(() => {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN_DIR, SOURCE_DIR, waitFor } from '../lib/harness.mjs';
-import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
+import { BIN_DIR, waitFor } from '../lib/harness.mjs';
+import { startStack } from '../lib/zlh.mjs';
 import { createInstance, power, waitState } from '../lib/instances.mjs';
 
 const ZLHCTL = path.join(BIN_DIR, 'zlhctl');
@@ -19,6 +19,7 @@ function zlhctl(args, { env = {}, input = '', timeoutMs = 30000 } = {}) {
     p.stderr.on('data', (d) => { stderr += d; });
     const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`zlhctl timed out: ${stdout.slice(-500)} ${stderr}`)); }, timeoutMs);
     p.on('exit', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    p.stdin.on('error', () => {});  // zlhctl may exit (usage error) before reading its input
     p.stdin.end(input);
   });
 }
@@ -27,17 +28,7 @@ describe('zlhctl console', () => {
   let coord, agent, node, instance, env;
 
   before(async () => {
-    coord = await Coordinator.create();
-    await coord.start();
-    node = await coord.addNode('ctl-node');
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    agent = await Agent.create({
-      coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-      extraToml: ['[plugins.lifecycle]', `templates_dir = "${path.join(SOURCE_DIR, 'plugins/lifecycle/templates')}"`,
-        `fixtures_dir = "${path.join(SOURCE_DIR, 'tests/fixtures')}"`, `port_range = "${base}-${base + 20}"`].join('\n'),
-    });
-    await agent.start();
-    await waitNodeStatus(coord, node.id, 'online');
+    ({ coord, node, agent } = await startStack({ nodeName: 'ctl-node' }));
     const r = await createInstance(coord, { name: 'ctl', template: 'mc-test' });
     instance = await waitState(coord, r.body.instance.id, 'ready', 60000);
     env = { ZLH_URL: coord.url, ZLH_TOKEN: coord.adminToken };

@@ -2,7 +2,7 @@
 // (docs/configuration.md, docs/api.md).
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN_DIR, Proc, freePort, http, parseMetrics, run, tempDir, waitFor } from './harness.mjs';
+import { BIN_DIR, Proc, SOURCE_DIR, freePort, http, parseMetrics, run, tempDir, waitFor } from './harness.mjs';
 
 export const COORDINATOR_BIN = path.join(BIN_DIR, 'zlh-coordinator');
 export const AGENT_BIN = path.join(BIN_DIR, 'zlh-agent');
@@ -148,4 +148,23 @@ export class Agent {
 /** Waits until the coordinator reports the node with the given status. */
 export function waitNodeStatus(coord, nodeId, status, timeoutMs = 5000) {
   return waitFor(`node ${nodeId} ${status}`, async () => (await coord.node(nodeId))?.status === status, { timeoutMs, intervalMs: 25 });
+}
+
+/** [plugins.lifecycle] for a test agent: the built-in templates (or `templatesDir`), the test
+ * fixtures, and a random range of `ports` game ports. */
+export function lifecycleToml({ templatesDir = path.join(SOURCE_DIR, 'plugins/lifecycle/templates'), ports = 20 } = {}) {
+  const base = 20000 + Math.floor(Math.random() * 20000);
+  return ['[plugins.lifecycle]', `templates_dir = "${templatesDir}"`,
+    `fixtures_dir = "${path.join(SOURCE_DIR, 'tests/fixtures')}"`, `port_range = "${base}-${base + ports}"`].join('\n');
+}
+
+/** A started coordinator and one node whose agent (default plugins, lifecycleToml()) is online. */
+export async function startStack({ coordToml = '', agentToml = lifecycleToml(), nodeName = 'test-node', agentOpts = {} } = {}) {
+  const coord = await Coordinator.create({ extraToml: coordToml });
+  await coord.start();
+  const node = await coord.addNode(nodeName);
+  const agent = await Agent.create({ coordinatorUrl: coord.url, nodeId: node.id, token: node.token, extraToml: agentToml, ...agentOpts });
+  await agent.start();
+  await waitNodeStatus(coord, node.id, 'online');
+  return { coord, node, agent };
 }
