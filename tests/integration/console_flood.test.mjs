@@ -54,19 +54,30 @@ describe('console flood', () => {
   let sampler;
 
   const ticketUrl = async () => (await coord.api('POST', `/api/v1/instances/${instance.id}/console/tickets`)).body.url;
-  /** The game's own progress: the last numbered line in the shim's console log. */
+  /** The game's own progress: the last numbered line in the shim's console log (which the shim
+   * rotates at its size cap: right after a rotation the line is in console.log.1). */
+  let lastGameLine = -1;
   function gameLine() {
-    const f = path.join(agent.instanceDir(instance.id), 'console.log');
-    const fd = fs.openSync(f, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.min(8192, size));
-      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-      const m = [...buf.toString('latin1').matchAll(/\[flood\] line (\d+)/g)];
-      return m.length ? Number(m[m.length - 1][1]) : -1;
-    } finally {
-      fs.closeSync(fd);
+    const dir = agent.instanceDir(instance.id);
+    for (const name of ['console.log', 'console.log.1']) {
+      let fd;
+      try {
+        fd = fs.openSync(path.join(dir, name), 'r');
+      } catch {
+        continue;  // between the rename and the new file
+      }
+      try {
+        const size = fs.fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.min(8192, size));
+        fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+        const m = [...buf.toString('latin1').matchAll(/\[flood\] line (\d+)/g)];
+        if (m.length) lastGameLine = Math.max(lastGameLine, Number(m[m.length - 1][1]));
+        if (m.length) break;
+      } finally {
+        fs.closeSync(fd);
+      }
     }
+    return lastGameLine;
   }
 
   before(async () => {
