@@ -12,6 +12,7 @@
 #include <string>
 
 #include "coordinator/common/executor.h"
+#include "coordinator/common/ws_transport.h"
 #include "coordinator/console/tickets.h"
 #include "coordinator/gateway/node_streams.h"
 #include "coordinator/store/store.h"
@@ -35,14 +36,8 @@ enum ConsoleClose : uint16_t {
 /// can tell a silent connection from a quiet console. Answered with the text `{"type":"pong"}`.
 inline constexpr uint8_t kOpPing = 0x02;
 
-/// The browser side, implemented over net::Server.
-class ConsoleTransport {
- public:
-  virtual ~ConsoleTransport() = default;
-  virtual void sendBinary(uint64_t conn, std::string bytes) = 0;
-  virtual void sendText(uint64_t conn, std::string text) = 0;
-  virtual void close(uint64_t conn, uint16_t code, std::string reason) = 0;
-};
+/// The browser side: console WebSockets of the network module.
+using ConsoleTransport = common::WsTransport;
 
 struct ConsoleOptions {
   std::chrono::seconds idle_timeout{1800};  ///< no input for this long: closed with 4011

@@ -11,6 +11,7 @@
 
 #include "coordinator/common/executor.h"
 #include "coordinator/common/metrics.h"
+#include "coordinator/common/ws_transport.h"
 #include "coordinator/gateway/agent_event_sink.h"
 #include "coordinator/gateway/node_links.h"
 #include "coordinator/gateway/node_streams.h"
@@ -32,13 +33,8 @@ enum CloseCode : uint16_t {
   kCloseProtocolError = 4400,
 };
 
-class LinkTransport {
- public:
-  virtual ~LinkTransport() = default;
-  virtual void sendText(LinkId link, std::string text) = 0;
-  virtual void sendBinary(LinkId link, std::string bytes) = 0;
-  virtual void close(LinkId link, uint16_t code, std::string reason) = 0;
-};
+/// Agent links are WebSockets of the network module.
+using LinkTransport = common::WsTransport;
 
 struct GatewayOptions {
   uint32_t ping_interval_s = 20;  // told to agents in welcome

@@ -26,9 +26,7 @@ constexpr std::string_view kConsoleContext = "console:";
 
 /// Network events to the API, the gateway and the console bridge; their output to the network.
 /// A WebSocket is an agent link or a console, by the context its upgrade decision gave it.
-class Bridge final : public net::Handler,
-                     public gateway::LinkTransport,
-                     public console::ConsoleTransport {
+class Bridge final : public net::Handler, public common::WsTransport {
  public:
   void attach(api::ApiService* api, gateway::Gateway* gw, console::ConsoleBridge* consoles,
               net::Server* server) {
