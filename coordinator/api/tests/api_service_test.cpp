@@ -1,3 +1,4 @@
+#include "coordinator/store/tests/temp_store.h"
 #include "coordinator/api/api_service.h"
 
 #include <gtest/gtest.h>
@@ -38,12 +39,6 @@ class NullDispatcher : public instances::Dispatcher {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zlh-api-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::openStore("sqlite://" + dir_ + "/zlh.db", {.create = true});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->migrate().ok());
     admin_ = makeToken("admin", store::Role::kAdmin);
     metrics_token_ = makeToken("metrics", store::Role::kMetrics);
     user_token_ = makeToken("user", store::Role::kUser);
@@ -51,8 +46,6 @@ class ApiTest : public ::testing::Test {
   }
   void TearDown() override {
     api_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::string makeToken(const std::string& name, store::Role role) {
     std::string t = common::newToken();
@@ -71,8 +64,8 @@ class ApiTest : public ::testing::Test {
     api_->handle(req, [&](Response r) { out = std::move(r); });
     return out;
   }
-  std::string dir_;
-  std::unique_ptr<store::Store> store_;
+  store::testing::TempStore tmp_{"zlh-api-test"};
+  std::unique_ptr<store::Store>& store_ = tmp_.store;
   common::Metrics metrics_{"test"};
   FakeLinks links_;
   NullDispatcher dispatcher_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "coordinator/store/tests/temp_store.h"
 #include "coordinator/api/api_service.h"
 #include "coordinator/common/tokens.h"
 #include "coordinator/instances/direct_dispatcher.h"
@@ -18,12 +19,6 @@ using nlohmann::json;
 class InstancesApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zlh-api-inst-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::openStore("sqlite://" + dir_ + "/zlh.db", {.create = true});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->migrate().ok());
     admin_ = makeToken("admin", store::Role::kAdmin);
     alice_ = makeToken("alice", store::Role::kUser);
     bob_ = makeToken("bob", store::Role::kUser);
@@ -37,8 +32,6 @@ class InstancesApiTest : public ::testing::Test {
     api_.reset();
     dispatcher_.reset();
     recorder_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::string makeToken(const std::string& name, store::Role role) {
     std::string t = common::newToken();
@@ -95,8 +88,9 @@ class InstancesApiTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_, node_;
-  std::unique_ptr<store::Store> store_;
+  store::testing::TempStore tmp_{"zlh-api-inst"};
+  std::unique_ptr<store::Store>& store_ = tmp_.store;
+  std::string node_;
   common::Metrics metrics_{"test"};
   instances::testing::FakeLinks links_;
   std::unique_ptr<instances::OperationRecorder> recorder_;

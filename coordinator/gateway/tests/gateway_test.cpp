@@ -1,3 +1,4 @@
+#include "coordinator/store/tests/temp_store.h"
 #include "coordinator/gateway/gateway.h"
 
 #include <gtest/gtest.h>
@@ -18,12 +19,6 @@ using testing::RecordingTransport;
 class GatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zlh-gw-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::openStore("sqlite://" + dir_ + "/zlh.db", {.create = true});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->migrate().ok());
     auto n = store_->createNodeWithToken("n1", common::sha256Hex("t1"));
     ASSERT_TRUE(n.ok());
     node_ = n->first.id;
@@ -31,8 +26,6 @@ class GatewayTest : public ::testing::Test {
   }
   void TearDown() override {
     gw_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::string hello(const std::string& node_id) {
     proto::Hello h;
@@ -52,8 +45,9 @@ class GatewayTest : public ::testing::Test {
     gw_->onLinkMessage(link, hello(node_), false);
   }
 
-  std::string dir_, node_;
-  std::unique_ptr<store::Store> store_;
+  store::testing::TempStore tmp_{"zlh-gw-test"};
+  std::unique_ptr<store::Store>& store_ = tmp_.store;
+  std::string node_;
   common::Metrics metrics_{"test"};
   ManualExecutor exec_;
   RecordingTransport transport_;

@@ -1,3 +1,4 @@
+#include "coordinator/store/tests/temp_store.h"
 #include "coordinator/gateway/link_authorizer.h"
 
 #include <gtest/gtest.h>
@@ -13,34 +14,26 @@ namespace {
 class LinkAuthorizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zlh-auth-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    std::string url = "sqlite://" + dir_ + "/zlh.db";
-    auto w = store::openStore(url, {.create = true});
-    ASSERT_TRUE(w.ok());
-    writer_ = std::move(*w);
-    ASSERT_TRUE(writer_->migrate().ok());
     node_token_ = common::newToken();
     auto n = writer_->createNodeWithToken("n1", common::hashToken(node_token_));
     ASSERT_TRUE(n.ok());
     node_id_ = n->first.id;
     user_token_ = common::newToken();
     ASSERT_TRUE(writer_->createUserWithToken({"u", store::Role::kAdmin}, common::hashToken(user_token_)).ok());
-    auto r = store::openStore(url, {.read_only = true});
+    auto r = store::openStore(tmp_.url, {.read_only = true});
     ASSERT_TRUE(r.ok());
     auth_ = std::make_unique<LinkAuthorizer>(std::move(*r), metrics_);
   }
   void TearDown() override {
     auth_.reset();
-    writer_.reset();
-    std::filesystem::remove_all(dir_);
   }
   double failures(const std::string& reason) {
     return metrics_.value("zlh_agent_link_auth_failures_total", {reason});
   }
 
-  std::string dir_, node_token_, node_id_, user_token_;
-  std::unique_ptr<store::Store> writer_;
+  store::testing::TempStore tmp_{"zlh-auth-test"};
+  std::unique_ptr<store::Store>& writer_ = tmp_.store;
+  std::string node_token_, node_id_, user_token_;
   common::Metrics metrics_{"t"};
   std::unique_ptr<LinkAuthorizer> auth_;
 };

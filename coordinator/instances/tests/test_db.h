@@ -7,24 +7,15 @@
 
 #include "coordinator/common/tokens.h"
 #include "coordinator/store/store.h"
+#include "coordinator/store/tests/temp_store.h"
 
 namespace zlh::coordinator::instances::testing {
 
 class TestDb {
+  store::testing::TempStore tmp_{"zlh-instances-test"};  // first: destroyed last
+
  public:
-  TestDb() {
-    char tmpl[] = "/tmp/zlh-instances-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::openStore("sqlite://" + dir_ + "/zlh.db", {.create = true});
-    EXPECT_TRUE(s.ok());
-    store = std::move(*s);
-    EXPECT_TRUE(store->migrate().ok());
-    user = store->createUser({"alice", store::Role::kUser})->id;
-  }
-  ~TestDb() {
-    store.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  TestDb() { user = store->createUser({"alice", store::Role::kUser})->id; }
   std::string addNode(const std::string& name, bool lifecycle = true) {
     auto n = store->createNodeWithToken(name, common::sha256Hex(name + "-token"));
     EXPECT_TRUE(n.ok());
@@ -56,11 +47,8 @@ class TestDb {
     return *r;
   }
 
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Store>& store = tmp_.store;
   std::string user;
-
- private:
-  std::string dir_;
 };
 
 }  // namespace zlh::coordinator::instances::testing

@@ -9,6 +9,7 @@
 
 #include "coordinator/common/tokens.h"
 #include "coordinator/store/store.h"
+#include "coordinator/store/tests/temp_store.h"
 
 namespace zlh::coordinator::store {
 namespace {
@@ -19,19 +20,8 @@ using proto::ErrorCode;
 class InstanceStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zlh-inst-store-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    url_ = "sqlite://" + dir_ + "/zlh.db";
-    auto s = openStore(url_, {.create = true});
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->migrate().ok());
     alice_ = store_->createUser({"alice", Role::kUser})->id;
     bob_ = store_->createUser({"bob", Role::kUser})->id;
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
   }
   NewInstance newInstance(const std::string& owner, const std::string& node = "nd_a") {
     NewInstance n;
@@ -81,8 +71,11 @@ class InstanceStoreTest : public ::testing::Test {
     return o;
   }
 
-  std::string dir_, url_, alice_, bob_;
-  std::unique_ptr<Store> store_;
+  testing::TempStore tmp_{"zlh-inst-store"};
+  const std::string& dir_ = tmp_.dir;
+  const std::string& url_ = tmp_.url;
+  std::unique_ptr<Store>& store_ = tmp_.store;
+  std::string alice_, bob_;
 };
 
 TEST_F(InstanceStoreTest, CreateWritesInstanceOperationAndKeyTogether) {

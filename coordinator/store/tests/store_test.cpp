@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "coordinator/common/tokens.h"
+#include "coordinator/store/tests/temp_store.h"
 
 namespace zlh::coordinator::store {
 namespace {
@@ -15,21 +16,10 @@ using proto::ErrorCode;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/zlh-store-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    url_ = "sqlite://" + dir_ + "/zlh.db";
-    auto s = openStore(url_, {.create = true});
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->migrate().ok());
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  std::string dir_, url_;
-  std::unique_ptr<Store> store_;
+  testing::TempStore tmp_{"zlh-store-test"};
+  const std::string& dir_ = tmp_.dir;
+  const std::string& url_ = tmp_.url;
+  std::unique_ptr<Store>& store_ = tmp_.store;
 };
 
 TEST(DatabaseUrl, Parses) {
