@@ -12,6 +12,15 @@ namespace zlh::coordinator::net {
 namespace {
 constexpr size_t kWriteChunk = 16 * 1024;
 constexpr size_t kMaxQueuedBytes = 16u << 20;  // a link that lets this much pile up is dropped
+// permessage-deflate in lws 4.1.6 compresses a write into a buffer of 2^tx_buf_size bytes; what
+// does not fit is "drained" over later writable callbacks, and a control frame lws writes in
+// between (its keepalive ping, the pong, the close echo) is fed to the compressor as new input
+// while the old is pending: assertion `!priv->tx.avail_in`, abort. So no write may ever need
+// draining: each lws_write carries at most kMaxFragment bytes (larger messages go out as
+// fragments) and the deflate buffer holds the worst-case output of one (deflate grows
+// incompressible data by a few bytes per 16 KiB block, plus what a non-final fragment held back).
+constexpr size_t kMaxFragment = 32 * 1024;
+constexpr const char* kDeflateTxBufPow2 = "17";  // 128 KiB >= 4 x kMaxFragment
 
 std::string header(lws* wsi, lws_token_indexes token) {
   int len = lws_hdr_total_length(wsi, token);
@@ -286,6 +295,8 @@ int Server::Impl::onConfirmUpgrade(lws* wsi) {
 int Server::Impl::onWsEstablished(lws* wsi) {
   Conn& c = conn(wsi);
   c.is_ws = true;
+  // -1 when the client did not negotiate compression: nothing to size then.
+  (void)lws_set_extension_option(wsi, "permessage-deflate", "tx_buf_size", kDeflateTxBufPow2);
   Handler& h = handler;
   poster([&h, id = c.id, peer = c.peer, ctx = c.upgrade_context] { h.onWsOpen(id, peer, ctx); });
   return 0;
@@ -322,26 +333,46 @@ int Server::Impl::onWsReceive(lws* wsi, const char* in, size_t len) {
 int Server::Impl::onWsWriteable(lws* wsi) {
   Conn* c = findConn(wsi);
   if (!c || c->peer_closing) return 0;
-  if (!c->tx.empty()) {
+  if (!c->out_active && !c->tx.empty()) {
     if (c->tx_bytes > kMaxQueuedBytes) {
       spdlog::warn("closing WebSocket from {}: {} bytes queued and not sent", c->peer, c->tx_bytes);
       return -1;
     }
-    auto [msg, binary] = std::move(c->tx.front());
+    auto& [msg, binary] = c->tx.front();
+    c->out = std::move(msg);
+    c->out_binary = binary;
+    c->out_offset = 0;
+    c->out_active = true;
     c->tx.pop_front();
-    c->tx_bytes -= msg.size();
-    // With permessage-deflate lws keeps pointing into the buffer until it has compressed all of
-    // it (over later writable callbacks): it must live until the next write on this connection.
-    c->wbuf.assign(LWS_PRE + msg.size(), 0);
-    std::memcpy(c->wbuf.data() + LWS_PRE, msg.data(), msg.size());
-    if (lws_write(wsi, c->wbuf.data() + LWS_PRE, msg.size(),
-                  binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
-      return -1;
-    if (binary) {
-      Handler& h = handler;
-      poster([&h, id = c->id, n = msg.size()] { h.onWsSent(id, n); });
+    c->tx_bytes -= c->out.size();
+  }
+  if (c->out_active) {
+    // lws still owes a previous write (a partial send, or an extension draining): wait for it.
+    if (lws_send_pipe_choked(wsi)) {
+      lws_callback_on_writable(wsi);
+      return 0;
     }
-    if (!c->tx.empty() || c->close_request) lws_callback_on_writable(wsi);
+    const size_t n = std::min(kMaxFragment, c->out.size() - c->out_offset);
+    const bool first = c->out_offset == 0;
+    const bool last = c->out_offset + n == c->out.size();
+    int flags = first ? (c->out_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) : LWS_WRITE_CONTINUATION;
+    if (!last) flags |= LWS_WRITE_NO_FIN;
+    // lws writes the frame header into the LWS_PRE bytes before the payload, and with
+    // permessage-deflate reads the payload after lws_write returns: the buffer lives on in Conn.
+    c->wbuf.resize(LWS_PRE + n);
+    std::memcpy(c->wbuf.data() + LWS_PRE, c->out.data() + c->out_offset, n);
+    if (lws_write(wsi, c->wbuf.data() + LWS_PRE, n, static_cast<lws_write_protocol>(flags)) < 0)
+      return -1;
+    c->out_offset += n;
+    if (last) {
+      c->out_active = false;
+      if (c->out_binary) {
+        Handler& h = handler;
+        poster([&h, id = c->id, size = c->out.size()] { h.onWsSent(id, size); });
+      }
+      c->out = std::string();
+    }
+    if (c->out_active || !c->tx.empty() || c->close_request) lws_callback_on_writable(wsi);
     return 0;
   }
   if (c->close_request) {

@@ -92,10 +92,9 @@ struct ServerOptions {
   uint32_t link_timeout_s = 60;   // a WebSocket silent this long is dropped
   size_t max_body_bytes = 1 << 20;
   size_t max_ws_message_bytes = (1 << 20) + 4096;
-  // RFC 7692 compression for clients that offer it. Off: Debian's lws 4.1.6 aborts the process
-  // (assertion `!priv->tx.avail_in` in extension-permessage-deflate.c) under sustained console
-  // output to a compressing client; see docs/benchmarks.md, "Console".
-  bool permessage_deflate = false;
+  // RFC 7692 compression for clients that offer it (browsers do). Writes are fragmented so that
+  // lws 4.1.6 never has to drain its compressor (lws_callbacks.cpp, kMaxFragment).
+  bool permessage_deflate = true;
 };
 
 class Server {

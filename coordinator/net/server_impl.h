@@ -45,7 +45,12 @@ struct Conn {
   bool rx_in_progress = false;
   bool rx_binary = false;
   std::deque<std::pair<std::string, bool>> tx;  // message, binary
-  std::vector<unsigned char> wbuf;  // the message lws is writing (pm-deflate reads it later)
+  // The message being written, a fragment per writable callback (see onWsWriteable).
+  std::string out;
+  size_t out_offset = 0;
+  bool out_binary = false;
+  bool out_active = false;
+  std::vector<unsigned char> wbuf;  // the fragment lws is writing (LWS_PRE + payload)
   bool peer_closing = false;
   size_t tx_bytes = 0;
   std::optional<std::pair<uint16_t, std::string>> close_request;

@@ -44,6 +44,7 @@ const input = (text) => Buffer.concat([Buffer.from([0]), Buffer.from(text)]);
 async function throughput(gen, opts) {
   const inst = await instance(`tp-${Math.random()}`, `read go; ${gen}; echo; echo END-OF-OUT""PUT; exec sleep 3600`);
   const ws = await viewer(inst.id, opts);
+  if (opts.perMessageDeflate && !/permessage-deflate/.test(ws.extensions)) throw new Error('compression not negotiated');
   let bytes = 0, tail = '', skipped = false;
   const done = new Promise((ok) => ws.on('message', (d, binary) => {
     if (!binary) return;
@@ -72,12 +73,14 @@ try {
   };
   for (const [name, gen] of Object.entries(gens)) {
     const raw = rawThroughput(gen);
-    // permessage-deflate is off on the coordinator for now (coordinator/net/server.h).
     const plain = await throughput(gen, { perMessageDeflate: false });
+    const deflated = await throughput(gen, { perMessageDeflate: true });
     const r = MBs(raw.bytes, raw.seconds);
-    const p = MBs(plain.bytes, plain.s);
-    rep.add(`PTY -> WebSocket, base64 of ${name} (${(raw.bytes / 1e6).toFixed(0)} MB produced, ${(plain.bytes / 1e6).toFixed(0)} MB received${plain.skipped ? ', rest skipped' : ''})`,
-      `${p.toFixed(1)} MB/s`, 'raw PTY read', `${r.toFixed(1)} MB/s`, (p / r).toFixed(2));
+    for (const [mode, m] of [['', plain], [' with permessage-deflate', deflated]]) {
+      const p = MBs(m.bytes, m.s);
+      rep.add(`PTY -> WebSocket${mode}, base64 of ${name} (${(raw.bytes / 1e6).toFixed(0)} MB produced, ${(m.bytes / 1e6).toFixed(0)} MB received${m.skipped ? ', rest skipped' : ''})`,
+        `${p.toFixed(1)} MB/s`, 'raw PTY read', `${r.toFixed(1)} MB/s`, (p / r).toFixed(2));
+    }
   }
 
   // Echo: one byte typed, the same byte back, through the whole path.
