@@ -60,7 +60,8 @@ sdk::Result<json> LifecyclePlugin::buildSpec(const json& p, const Template& t,
             {"address", nullptr},
             {"stop", stopJson(t.stop)},
             {"ping", std::string(toString(t.readiness.ping))},
-            {"quiesce", {{"before", t.quiesce.before}, {"after", t.quiesce.after}}}};
+            {"quiesce", {{"before", t.quiesce.before}, {"after", t.quiesce.after}}},
+            {"console_shell", t.console_shell}};
   if (t.game_port) {
     std::set<uint16_t> taken;
     for (const auto& r : ctx_.instances().list())

@@ -115,6 +115,9 @@ struct Template {
   HealthSpec health;
   QuiesceSpec quiesce;
   bool game_port = true;  ///< `[ports] game`: allocate one port ({{port}})
+  /// `[console] shell`: viewers may open a plain shell in the data dir (hosted IDEs), not only
+  /// the process's own console.
+  bool console_shell = false;
   RestartSpec restart;
   ResourceSpec resources;
   std::string source;  ///< the TOML text it was parsed from (kept in the instance's spec)

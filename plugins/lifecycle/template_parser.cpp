@@ -234,6 +234,9 @@ void parseSmallSections(TomlReader& top, Template& t) {
   TomlReader p(top.errors(), top.table("ports"), "ports");
   p.boolean("game", t.game_port);
   p.finish();
+  TomlReader con(top.errors(), top.table("console"), "console");
+  con.boolean("shell", t.console_shell);
+  con.finish();
   TomlReader rs(top.errors(), top.table("restart"), "restart");
   rs.uint("backoff_initial_s", t.restart.backoff_initial_s, 1, 3600);
   rs.uint("backoff_max_s", t.restart.backoff_max_s, 1, 86400);

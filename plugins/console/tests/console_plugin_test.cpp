@@ -4,6 +4,11 @@
 #include "plugins/console/console_plugin.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <thread>
 
 #include "agent/sdk/testing/fake_plugin_context.h"
 
@@ -50,7 +55,7 @@ class ConsoleTest : public ::testing::Test {
   static std::string op(uint8_t o, std::string rest) { return std::string(1, char(o)) + rest; }
 
   sdk::testing::FakePluginContext ctx_{"console"};
-  ConsolePlugin plugin_{ctx_};
+  ConsolePlugin plugin_{ctx_, "/bin/sh"};
   std::vector<std::unique_ptr<sdk::StreamHandler>> handlers_;
 };
 
@@ -181,6 +186,94 @@ TEST_F(ConsoleTest, StoppingTheAgentClosesEveryConsoleWithAReason) {
   handlers_.clear();  // the handler goes away: no callback after that
   ctx_.fakeSupervisor().pushOutput("mc-1", "late\r\n");
   EXPECT_EQ(ch->got, "");
+}
+
+// Shells (templates with [console] shell = true): a real /bin/sh on a real PTY, in the data dir,
+// with the instance's env, a clean rest; backpressure instead of skipping; exit closes the stream.
+class ShellTest : public ConsoleTest {
+ protected:
+  void SetUp() override {
+    ConsoleTest::SetUp();
+    ASSERT_TRUE(ctx_.fakeInstances()
+                    .create("ide-1", "process",
+                            json{{"console_shell", true}, {"port", 25999}, {"env", {{"GREETING", "hi"}}}})
+                    .ok());
+  }
+  /// Runs posted work until `done` holds (the PTY thread posts from its own thread).
+  template <class F>
+  bool pumpUntil(F done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (ctx_.runPending() == 0) std::this_thread::yield();
+    }
+    return true;
+  }
+};
+
+TEST_F(ShellTest, RunsInTheDataDirWithTheInstanceEnvAndEndsWithTheStream) {
+  ::setenv("ZLH_SECRET", "leaked", 1);  // the agent's environment stays out of the shell
+  auto ch = std::make_shared<FakeChannel>();
+  auto h = open(ch, {{"shell", true}}, "ide-1");
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  (*h)->onData(op(kOpResize, std::string("\x00\x64\x00\x1e", 4)));  // 100 x 30
+  (*h)->onData(op(kOpInput, "echo \"at:$(pwd) port:$PORT $GREETING term:$TERM size:$(stty size) secret:${ZLH_SECRET:-none}\"\n"));
+  const auto dir = ctx_.fakeInstances().get("ide-1")->data_dir.string();
+  const std::string want = "at:" + dir + " port:25999 hi term:xterm-256color size:30 100 secret:none";
+  ASSERT_TRUE(pumpUntil([&] { return ch->got.find(want) != std::string::npos; })) << ch->got;
+  (*h)->onData(op(kOpInput, "exit 3\n"));
+  ASSERT_TRUE(pumpUntil([&] { return ch->closed; })) << ch->got;
+  EXPECT_NE(ch->got.find("[zlh: the shell exited]"), std::string::npos);
+  EXPECT_FALSE(ch->error);
+}
+
+TEST_F(ShellTest, ASlowViewerHoldsTheShellBackNothingIsSkipped) {
+  auto ch = std::make_shared<FakeChannel>(64 * 1024);  // takes 64 KiB, then nothing until credit
+  auto h = open(ch, {{"shell", true}}, "ide-1");
+  ASSERT_TRUE(h.ok());
+  (*h)->onData(op(kOpInput, "stty -echo; i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done; echo E\"\"ND\n"));
+  ASSERT_TRUE(pumpUntil([&] { return ch->got.size() > 60 * 1024; }));
+  // Credit in slices, as a viewer reading slowly: every line arrives, in order, none skipped.
+  std::string all;
+  ASSERT_TRUE(pumpUntil([&] {
+    all += ch->got;
+    ch->got.clear();
+    (*h)->onWritable();
+    return all.find("END") != std::string::npos;
+  }));
+  EXPECT_EQ(all.find("skipped"), std::string::npos);
+  for (int i : {0, 9999, 19999}) EXPECT_NE(all.find("line-" + std::to_string(i) + "\r\n"), std::string::npos) << i;
+}
+
+TEST_F(ShellTest, RefusedWhereTheTemplateOffersNoneOrShellsAreOff) {
+  auto ch = std::make_shared<FakeChannel>();
+  auto no = open(ch, {{"shell", true}}, "mc-1");  // mc-test: no [console] shell
+  ASSERT_FALSE(no.ok());
+  EXPECT_EQ(no.error().code, sdk::ErrorCode::kFailedPrecondition);
+  ConsolePlugin off(ctx_, "");
+  auto r = off.openStream(sdk::StreamRequest{2, "console", "ide-1", {{"shell", true}}}, ch);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("disabled"), std::string::npos);
+  auto bad = open(ch, {{"shell", "yes"}}, "ide-1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, sdk::ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ShellTest, ClosingTheStreamHangsTheShellUp) {
+  auto ch = std::make_shared<FakeChannel>();
+  auto h = open(ch, {{"shell", true}}, "ide-1");
+  ASSERT_TRUE(h.ok());
+  (*h)->onData(op(kOpInput, "echo P\"\"ID=$$.\n"));  // the typed line's echo is not the answer
+  ASSERT_TRUE(pumpUntil([&] {
+    auto at = ch->got.find("PID=");
+    return at != std::string::npos && ch->got.find('.', at) != std::string::npos;
+  })) << ch->got;
+  const auto at = ch->got.find("PID=") + 4;
+  const pid_t pid = std::stoi(ch->got.substr(at));
+  (*h)->onClosed();
+  handlers_.clear();
+  // The reaper thread hangs up and reaps it: the pid disappears.
+  ASSERT_TRUE(pumpUntil([&] { return ::kill(pid, 0) != 0; })) << pid;
 }
 
 }  // namespace
