@@ -46,21 +46,32 @@ void ApiService::registerInstanceRoutes() {
   });
 }
 
-void ApiService::createConsoleTicket(const Request&, const Params& params, const Principal& who,
-                                     Responder done) {
+void ApiService::createConsoleTicket(const Request& request, const Params& params,
+                                     const Principal& who, Responder done) {
+  auto body = parseBody(request, false);
+  if (!body) return done(errorResponse(body.error()));
+  bool shell = false;
+  for (const auto& [key, value] : body->items()) {
+    if (key != "shell")
+      return done(errorResponse(makeError(ErrorCode::kInvalidArgument, "unknown field \"" + key.substr(0, 64) + "\": only \"shell\" is accepted")));
+    if (!value.is_boolean())
+      return done(errorResponse(makeError(ErrorCode::kInvalidArgument, "shell: expected a boolean")));
+    shell = value.get<bool>();
+  }
   auto inst = visibleInstance(params.at("id"), who);
   if (!inst) return done(errorResponse(inst.error()));
   if (inst->desired_state == "deleted")
     return done(errorResponse(makeError(ErrorCode::kNotFound, "instance " + inst->id + " is being deleted")));
   if (!options_.tickets)
     return done(errorResponse(makeError(ErrorCode::kUnavailable, "consoles are not served here")));
-  auto t = options_.tickets->issue(who.user_id, inst->id);
+  auto t = options_.tickets->issue(who.user_id, inst->id, console::TicketBook::Clock::now(), shell);
   if (!t) return done(errorResponse(t.error()));
   std::string base = options_.public_url;
   if (base.rfind("https://", 0) == 0) base.replace(0, 5, "wss");
   else if (base.rfind("http://", 0) == 0) base.replace(0, 4, "ws");
   done(jsonResponse(201, {{"ticket", t->ticket},
                           {"expires_at", common::formatRfc3339(t->expires_at)},
+                          {"shell", shell},
                           {"url", base + "/api/v1/console?ticket=" + t->ticket}}));
 }
 

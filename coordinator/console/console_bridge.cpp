@@ -128,14 +128,15 @@ void ConsoleBridge::onOpen(uint64_t conn, const Ticket& ticket) {
     if (!user || user->role != store::Role::kAdmin)
       return refuse(kConsoleForbidden, "this console is not yours");
   }
-  if (!consoleState(inst->state))
+  // A shell needs the instance's files, not its process.
+  if (ticket.shell ? inst->state == "installing" : !consoleState(inst->state))
     return refuse(kConsoleNotRunning, "instance " + inst->id + " is " + inst->state);
   auto session = std::make_unique<Session>(*this, conn);
   gateway::StreamOpenRequest req;
   req.node_id = inst->node_id;
   req.kind = "console";
   req.instance_id = inst->id;
-  req.params = {{"replay", true}};
+  req.params = ticket.shell ? nlohmann::json{{"shell", true}} : nlohmann::json{{"replay", true}};
   req.initial_credit = options_.output_window;
   auto handle = streams_.openStream(req, session.get());
   if (!handle) return refuse(kConsoleAgentOffline, "the instance's node is offline");

@@ -8,13 +8,13 @@ using proto::makeError;
 
 proto::Result<IssuedTicket> TicketBook::issue(const std::string& user_id,
                                               const std::string& instance_id,
-                                              Clock::time_point now) {
+                                              Clock::time_point now, bool shell) {
   std::string ticket = std::string(kTicketPrefix) + common::randomBase62(32);
   std::lock_guard lock(mu_);
   prune(now);
   if (by_hash_.size() >= max_live_)
     return makeError(ErrorCode::kUnavailable, "too many console tickets outstanding; retry soon");
-  Ticket t{user_id, instance_id, now + ttl_};
+  Ticket t{user_id, instance_id, now + ttl_, shell};
   by_hash_[common::sha256Hex(ticket)] = t;
   return IssuedTicket{std::move(ticket), t.expires_at};
 }

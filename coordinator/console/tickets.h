@@ -22,6 +22,7 @@ struct Ticket {
   std::string user_id;
   std::string instance_id;
   std::chrono::system_clock::time_point expires_at;
+  bool shell = false;  ///< a plain shell in the instance's dir, not the process's console
 };
 
 struct IssuedTicket {
@@ -37,7 +38,7 @@ class TicketBook {
 
   /// Unavailable when max_live unexpired tickets exist (a flood of requests).
   proto::Result<IssuedTicket> issue(const std::string& user_id, const std::string& instance_id,
-                                    Clock::time_point now = Clock::now());
+                                    Clock::time_point now = Clock::now(), bool shell = false);
   /// Consumes the ticket: Unauthenticated "console ticket expired" or "unknown or already used
   /// console ticket" (a malformed one is unknown too).
   proto::Result<Ticket> redeem(const std::string& ticket, Clock::time_point now = Clock::now());

@@ -28,8 +28,11 @@ std::string readToken(const std::string& file) {
   return t;
 }
 
-int console(const ctl::BaseUrl& base, const std::string& token, const std::string& instance) {
-  auto t = ctl::apiRequest(base, "POST", "/api/v1/instances/" + instance + "/console/tickets", token);
+int console(const ctl::BaseUrl& base, const std::string& token, const std::string& instance,
+            bool shell) {
+  const nlohmann::json body = {{"shell", shell}};
+  auto t = ctl::apiRequest(base, "POST", "/api/v1/instances/" + instance + "/console/tickets",
+                           token, &body);
   if (!t) return std::cerr << "zlhctl: " << t.error().message << "\n", 1;
   if (t->status != 201) {
     std::string msg = t->body.is_object() && t->body.contains("error")
@@ -62,6 +65,10 @@ int main(int argc, char** argv) {
   auto* console_cmd = app.add_subcommand("console", "attach this terminal to an instance's console");
   std::string instance;
   console_cmd->add_option("INSTANCE", instance, "instance id")->required();
+  bool shell = false;
+  console_cmd->add_flag("--shell", shell,
+                        "a plain shell in the instance's directory instead of its process's "
+                        "console (templates that offer one, e.g. a hosted IDE)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,6 +80,6 @@ int main(int argc, char** argv) {
   std::string token = readToken(token_file);
   if (token.empty())
     return std::cerr << "zlhctl: no API token: set ZLH_TOKEN or pass --token-file\n", 2;
-  if (console_cmd->parsed()) return console(*base, token, instance);
+  if (console_cmd->parsed()) return console(*base, token, instance, shell);
   return 2;
 }

@@ -49,7 +49,7 @@ class Bridge final : public net::Handler, public common::WsTransport {
   void onWsOpen(net::ConnId conn, const std::string& peer, const std::string& context) override {
     if (context.rfind(kConsoleContext, 0) == 0) {
       auto j = nlohmann::json::parse(context.substr(kConsoleContext.size()));
-      console::Ticket t{j.at("user"), j.at("instance"), {}};
+      console::Ticket t{j.at("user"), j.at("instance"), {}, j.value("shell", false)};
       return consoles_->onOpen(conn, t);
     }
     gateway_->onLinkOpen(conn, peer, context);
@@ -117,7 +117,8 @@ net::UpgradeDecision decideConsole(console::TicketBook& tickets, const net::Upgr
   }
   d.accept = true;
   d.context = std::string(kConsoleContext) +
-              nlohmann::json{{"user", t->user_id}, {"instance", t->instance_id}}.dump();
+              nlohmann::json{{"user", t->user_id}, {"instance", t->instance_id}, {"shell", t->shell}}
+                  .dump();
   return d;
 }
 

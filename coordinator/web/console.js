@@ -11,11 +11,13 @@
   const PING_EVERY_MS = Number(params.get('ping_ms')) || 5000;
   const SILENCE_MS = 3 * PING_EVERY_MS;  // nothing at all from the server this long: dropped
   const instanceId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+  // ?shell=1: a plain shell in the instance's directory (templates that offer one, e.g. an IDE).
+  const SHELL = params.get('shell') === '1';
 
   const $ = (id) => document.getElementById(id);
   const status = $('console-status'), reasonEl = $('console-reason'), button = $('console-reconnect');
   const login = $('console-login'), tokenInput = $('console-token');
-  $('console-title').textContent = `Console · ${instanceId}`;
+  $('console-title').textContent = `${SHELL ? 'Shell' : 'Console'} · ${instanceId}`;
 
   // --- token: fragment -> sessionStorage, then removed from the address bar ---
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -98,7 +100,9 @@
     let ticket;
     try {
       const r = await fetch(`/api/v1/instances/${encodeURIComponent(instanceId)}/console/tickets`, {
-        method: 'POST', headers: { authorization: `Bearer ${token()}` }, signal: abort.signal,
+        method: 'POST', signal: abort.signal,
+        headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
+        body: JSON.stringify(SHELL ? { shell: true } : {}),
         cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
       const body = await r.json().catch(() => ({}));
       if (mine !== attempt) return;

@@ -99,6 +99,45 @@ describe('console through the coordinator', () => {
     b.ws.close();
   });
 
+  test('a shell for a template that offers one: in its directory, its env, hung up on close', async () => {
+    const httpd = "node -e \"require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, process.env.HOST)\"";
+    const r = await createInstance(coord, { name: 'ide', template: 'process', params: { command: httpd } }, { token: userToken });
+    assert.equal(r.status, 202, r.text);
+    const ide = await waitState(coord, r.body.instance.id, 'ready', 60000);
+    // Bad bodies are refused before anything else.
+    for (const body of [{ shell: 'yes' }, { shel: true }]) {
+      const bad = await coord.api('POST', `/api/v1/instances/${ide.id}/console/tickets`, { token: userToken, body });
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.equal(bad.body.error.code, 'invalid_argument');
+    }
+    const t = await coord.api('POST', `/api/v1/instances/${ide.id}/console/tickets`, { token: userToken, body: { shell: true } });
+    assert.equal(t.status, 201, t.text);
+    assert.equal(t.body.shell, true);
+    const v = new Viewer(t.body.url);
+    await v.opened;
+    v.resize(90, 25);
+    v.type('echo "A""T=$(pwd) P""ORT=$PORT S""IZE=$(stty size) T""OKEN=${ZLH_TOKEN:-none}"; echo P""ID=$$.\n');
+    await waitFor('the shell answers', () => /PID=\d+\./.test(v.text())).catch((e) => { throw new Error(`${e.message}: got ${JSON.stringify(v.text())}`); });
+    const text = v.text();
+    assert.match(text, new RegExp(`AT=/\\S*/instances/${ide.id}/data `), text);
+    assert.match(text, /PORT=\d+ SIZE=25 90 TOKEN=none/, text);
+    const pid = Number(/PID=(\d+)\./.exec(text)[1]);
+    v.ws.close();
+    await v.closed;
+    await waitFor('the shell is hung up when its viewer leaves', () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+
+    // A template without [console] shell = true: refused after the upgrade with the reason.
+    const mc = await ticket(instance.id);
+    const none = await coord.api('POST', `/api/v1/instances/${instance.id}/console/tickets`, { token: userToken, body: { shell: true } });
+    assert.equal(none.status, 201);
+    const refused = new Viewer(none.body.url);
+    const closed = await refused.closed;
+    assert.equal(closed.code, 4009);
+    assert.match(closed.reason, /offers no shell/);
+    assert.equal(mc.status, 201);
+    await coord.api('DELETE', `/api/v1/instances/${ide.id}`, { token: userToken });
+  });
+
   test('the last output before the process exits arrives, then a normal close', async () => {
     const v = new Viewer((await ticket()).body.url);
     await v.opened;

@@ -72,6 +72,20 @@ describe('zlhctl console', () => {
     await waitState(coord, instance.id, 'stopped', 20000);
   });
 
+  test('--shell: a shell in the directory of a template that offers one; refused where none', async () => {
+    const httpd = "node -e \"require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, process.env.HOST)\"";
+    const r = await createInstance(coord, { name: 'ctl-ide', template: 'process', params: { command: httpd } });
+    const ide = await waitState(coord, r.body.instance.id, 'ready', 60000);
+    const sh = await zlhctl(['console', '--shell', ide.id], { env, input: 'echo "I""N=$(pwd)"; exit\n' });
+    assert.equal(sh.code, 0, sh.stderr);
+    assert.match(sh.stdout, new RegExp(`IN=/\\S*/instances/${ide.id}/data`));
+    assert.match(sh.stdout, /\[zlh: the shell exited\]/);
+    const none = await zlhctl(['console', '--shell', instance.id], { env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /offers no shell .*\(4009\)/);
+    await coord.api('DELETE', `/api/v1/instances/${ide.id}`);
+  });
+
   test('refusals: not running (4009), unknown instance, no token, bad URL', async () => {
     const stopped = await zlhctl(['console', instance.id], { env });
     assert.equal(stopped.code, 1);
