@@ -1,11 +1,19 @@
 #include "agent/shim/line_tail.h"
 
+#include <algorithm>
+
 namespace zlh::agent::shim {
 
 void LineTail::endLine() {
+  // Recycle the oldest line's buffer: a flood of lines costs no allocation per line.
+  std::string recycled;
+  if (lines_.size() >= max_lines_) {
+    recycled = std::move(lines_.front());
+    lines_.pop_front();
+  }
   lines_.push_back(std::move(current_));
+  current_ = std::move(recycled);
   current_.clear();
-  while (lines_.size() > max_lines_) lines_.pop_front();
 }
 
 void LineTail::textByte(char c) {
@@ -20,8 +28,24 @@ void LineTail::textByte(char c) {
   // Other C0 controls (\r, bell, ...) carry no text.
 }
 
+namespace {
+/// Printable text: kept as is (tab included, DEL not).
+inline bool plain(unsigned char u) { return (u >= 0x20 && u != 0x7f) || u == '\t'; }
+}  // namespace
+
 void LineTail::feed(std::string_view bytes) {
-  for (char c : bytes) {
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
+  while (p < end) {
+    if (state_ == State::kText && plain(static_cast<unsigned char>(*p))) {
+      // A run of plain text at once (most output is): one append, capped at the line limit.
+      const char* run = p;
+      while (p < end && plain(static_cast<unsigned char>(*p))) ++p;
+      const size_t room = max_line_bytes_ > current_.size() ? max_line_bytes_ - current_.size() : 0;
+      current_.append(run, std::min(room, static_cast<size_t>(p - run)));
+      continue;
+    }
+    const char c = *p++;
     auto u = static_cast<unsigned char>(c);
     switch (state_) {
       case State::kText:

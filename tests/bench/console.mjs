@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { SOURCE_DIR, tempDir, waitFor } from '../lib/harness.mjs';
 import { lifecycleToml, startStack } from '../lib/zlh.mjs';
 import { createInstance, waitInstance } from '../lib/instances.mjs';
-import { Report, median } from './lib.mjs';
+import { Report, cpuTicks, median } from './lib.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,10 +54,19 @@ async function throughput(gen, opts) {
     if (tail.includes('END-OF-OUTPUT')) ok();
   }));
   await new Promise((r) => setTimeout(r, 300));  // the (empty) replay has passed
+  // CPU per process over the transfer: robust where wall-clock rates are noisy (shared cores).
+  const shimPid = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+    try { return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`instances/${inst.id}/spec.json`); } catch { return false; }
+  });
+  const pids = { shim: Number(shimPid), agent: agent.proc.pid, coordinator: coord.proc.pid };
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
   const t0 = performance.now();
   ws.send(input('go\n'));
   await done;
   const s = (performance.now() - t0) / 1000;
+  const cpuMsPerMB = Object.fromEntries(Object.entries(pids).map(([k, pid]) =>
+    [k, Number(((cpuTicks(pid) - before[k]) * 10 / (bytes / 1e6)).toFixed(2))]));
+  console.log(`cpu ms per MB received (${opts.perMessageDeflate ? 'deflate' : 'plain'}): ${JSON.stringify(cpuMsPerMB)}`);
   ws.close();
   await coord.api('DELETE', `/api/v1/instances/${inst.id}`);
   return { bytes, s, skipped };

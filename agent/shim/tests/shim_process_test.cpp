@@ -5,7 +5,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "agent/shim/tests/shim_harness.h"
 
@@ -72,8 +75,15 @@ TEST(ShimProcess, SocketIsPrivateAndStatusDescribesTheInstance) {
   EXPECT_EQ((*status)["limits"]["reason"], "no limits requested");
   EXPECT_EQ((*status)["protocol"], kProtocolVersion);
 
-  // The child's environment is exactly the spec's plus TERM; it leads its own session.
-  std::string environ = readFile("/proc/" + std::to_string(h.childPid()) + "/environ");
+  // The child's environment is exactly the spec's plus TERM; it leads its own session. "running"
+  // is true from the fork: wait for the exec before reading what the program got.
+  const std::string proc = "/proc/" + std::to_string(h.childPid());
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  std::error_code ec;
+  while (std::filesystem::read_symlink(proc + "/exe", ec).filename() != "sleep" &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  std::string environ = readFile(proc + "/environ");
   EXPECT_TRUE(contains(environ, std::string("FOO=bar\0", 8)));
   EXPECT_TRUE(contains(environ, "TERM=xterm-256color"));
   EXPECT_FALSE(contains(environ, "HOME="));
