@@ -146,6 +146,9 @@ class UnreachableStore : public store::Store {
   proto::Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override {
     return s_.countOperations();
   }
+  proto::Result<std::vector<store::OperationBacklog>> operationBacklog() override {
+    return proto::makeError(proto::ErrorCode::kUnavailable, "disk gone");
+  }
 
  private:
   store::Store& s_;
