@@ -131,6 +131,7 @@ int Server::Impl::onHttp(lws* wsi, const char* uri) {
   put("content-type", header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE));
   put("user-agent", header(wsi, WSI_TOKEN_HTTP_USER_AGENT));
   put("idempotency-key", customHeader(wsi, "idempotency-key:"));
+  put("accept-encoding", header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING));
   c.body_too_large = false;
   c.awaiting_response = false;
   c.response.reset();

@@ -24,7 +24,7 @@ struct HttpRequest {
   std::string path;    // URL-decoded path
   std::string query;   // arguments joined with '&'
   /// Lower-case names; only the headers the API reads (authorization, content-type,
-  /// idempotency-key, user-agent).
+  /// idempotency-key, user-agent, accept-encoding).
   std::map<std::string, std::string> headers;
   std::string body;
   std::string peer;  // client address
