@@ -199,6 +199,8 @@ void Server::Impl::dispatchRequest(lws* wsi, Conn& c) {
 }
 
 void Server::Impl::answerNow(lws* wsi, Conn& c, HttpResponse response) {
+  Handler& h = handler;
+  poster([&h, status = response.status] { h.onHttpAnsweredLocally(status); });
   c.awaiting_response = false;
   c.response = std::move(response);
   lws_callback_on_writable(wsi);

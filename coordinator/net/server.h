@@ -64,6 +64,9 @@ class Handler {
   virtual void onWsMessage(ConnId conn, std::string data, bool binary) = 0;
   virtual void onWsPong(ConnId conn) = 0;
   virtual void onWsClosed(ConnId conn) = 0;
+  /// The network module answered a request itself (413 body too large, 411 chunked body) without
+  /// handing it to onHttpRequest: for request metrics.
+  virtual void onHttpAnsweredLocally(int status) { (void)status; }
   /// A queued binary message of `bytes` bytes was written to the socket (for flow control).
   virtual void onWsSent(ConnId conn, size_t bytes) {
     (void)conn;

@@ -2,11 +2,24 @@
 // 0.0.4, promtool-clean, gzip), /healthz and GET /api/v1/sd/agents (docs/metrics.md). /healthz's
 // 503 when the store fails is a unit test (api_service_test: UnreachableStore).
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { http, parseMetrics, metricValue } from '../lib/harness.mjs';
 import { promtool, rawGet } from '../lib/prometheus.mjs';
 import { startStack, waitNodeStatus } from '../lib/zlh.mjs';
+
+/** Sends raw bytes and returns what comes back until the server closes or 5 s pass. */
+function rawRequest(port, text) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(text));
+    let data = '';
+    sock.setTimeout(5000, () => sock.destroy());
+    sock.on('data', (d) => { data += d; if (/\r\n\r\n[\s\S]*\}$/.test(data)) sock.end(); });
+    sock.on('close', () => resolve(data));
+    sock.on('error', reject);
+  });
+}
 
 async function roleToken(coord, role) {
   const r = await coord.cli(['token', 'create', '--role', role, '--json']);
@@ -36,6 +49,9 @@ describe('coordinator metrics, health and service discovery', () => {
   test('/metrics passes promtool check metrics: no parse error, no lint problem', async () => {
     const { coord } = stack;
     await http('GET', `${coord.url}/no/such/route`);  // some request counters, "other" included
+    // A body over 1 MiB is refused by the network module before the API sees it: counted too.
+    const refused = await rawRequest(coord.port, 'POST /api/v1/nodes HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n');
+    assert.match(refused, /^HTTP\/1\.1 413 /);
     const r = await rawGet(`${coord.url}/metrics`, { authorization: `Bearer ${metricsToken}` });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
@@ -48,6 +64,7 @@ describe('coordinator metrics, health and service discovery', () => {
     assert.equal(metricValue(samples, 'zlh_agents_connected'), 1);
     assert.equal(metricValue(samples, 'zlh_nodes'), 1);
     assert.equal(metricValue(samples, 'zlh_http_requests_total', { route: 'other', code: '404' }), 1);
+    assert.equal(metricValue(samples, 'zlh_http_requests_total', { route: 'other', code: '413' }), 1);
     assert.ok(metricValue(samples, 'zlh_build_info') === 1);
     for (const state of ['queued', 'waiting', 'running']) {
       assert.equal(metricValue(samples, 'zlh_operations_oldest_age_seconds', { kind: 'instance.create', state }), 0);
