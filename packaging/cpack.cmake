@@ -101,6 +101,10 @@ foreach(_c ${_zlh_deb_components})
     zlh_deb_files(agent zlh-agent agent.toml)
   else()
     zlh_deb_files(coordinator zlh-coordinator coordinator.toml)
+    # Monitoring examples: Prometheus scrape config, alert rules, Grafana dashboard (docs/metrics.md).
+    install(FILES ${_zlh_pkg_src}/monitoring/prometheus.yml ${_zlh_pkg_src}/monitoring/zlh-alerts.yml
+                  ${_zlh_pkg_src}/monitoring/zlh-dashboard.json
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/zlh-coordinator/monitoring COMPONENT coordinator)
   endif()
 endforeach()
 

@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP API of docs/api.md: routes, auth, handlers, request metrics.
 #include <chrono>
+#include <set>
 #include <string>
 
 #include "coordinator/api/auth.h"
@@ -38,6 +39,7 @@ class ApiService {
 
   void healthz(const Request&, const Params&, Responder);
   void metrics(const Request&, const Params&, const Principal&, Responder);
+  void sdAgents(const Request&, const Params&, const Principal&, Responder);
   void createUser(const Request&, const Params&, const Principal&, Responder);
   void createUserToken(const Request&, const Params&, const Principal&, Responder);
   void createNode(const Request&, const Params&, const Principal&, Responder);
@@ -70,6 +72,7 @@ class ApiService {
   instances::Dispatcher& dispatcher_;
   ApiOptions options_;
   Router router_;
+  std::set<std::string> sd_warned_;  // "node url" pairs already logged as not scrapable
 };
 
 }  // namespace zlh::coordinator::api

@@ -56,10 +56,16 @@ Metrics::Metrics(std::string_view version) {
        "counter", {"kind", "result"}, {}},
       {"zlh_operations", "Operations (durable user requests) by kind and state.", "gauge",
        {"kind", "state"}, {}},
+      {"zlh_operations_oldest_age_seconds",
+       "Age of the oldest unfinished operation (since it was requested) by kind and state; 0 when "
+       "there is none.",
+       "gauge", {"kind", "state"}, {}},
+      {"zlh_nodes", "Registered nodes (online or not).", "gauge", {}, {}},
       {"zlh_instances", "Instances by state (as the API shows it).", "gauge", {"state"}, {}},
   };
   family("zlh_build_info").series[{std::string(version)}] = 1;
   family("zlh_agents_connected").series[{}] = 0;
+  family("zlh_nodes").series[{}] = 0;
   for (const auto& r : authFailureReasons()) family("zlh_agent_link_auth_failures_total").series[{r}] = 0;
   family("zlh_agent_link_replacements_total").series[{}] = 0;
 }

@@ -25,7 +25,8 @@ class Metrics {
   /// `result`: ok | error | timeout | unavailable. Odd or too many kinds are folded into "other".
   void incJob(std::string_view kind, std::string_view result);
   /// Replaces every series of a gauge family registered in the constructor (zlh_operations,
-  /// zlh_instances); label values in the family's label order.
+  /// zlh_operations_oldest_age_seconds, zlh_instances, zlh_nodes); label values in the family's
+  /// label order.
   void setGaugeSeries(std::string_view name, std::map<std::vector<std::string>, double> series);
 
   std::string render() const;

@@ -2,11 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "coordinator/instances/states.h"
 
 namespace zlh::coordinator::instances {
+namespace {
+double ageSeconds(common::Time since, common::Time now) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+  return std::max<int64_t>(ms, 0) / 1000.0;  // a clock step backwards is no negative age
+}
 
-void refreshMetrics(store::Store& store, common::Metrics& metrics) {
+void refreshOperations(store::Store& store, common::Metrics& metrics, common::Time now) {
   if (auto ops = store.countOperations()) {
     std::map<std::vector<std::string>, double> series;
     for (auto k : store::allOperationKinds())
@@ -17,6 +24,24 @@ void refreshMetrics(store::Store& store, common::Metrics& metrics) {
   } else {
     spdlog::warn("metrics: counting operations failed: {}", ops.error().message);
   }
+  if (auto backlog = store.operationBacklog()) {
+    std::map<std::vector<std::string>, double> series;
+    for (auto k : store::allOperationKinds())
+      for (auto s : store::allOperationStates())
+        if (!store::isFinal(s))
+          series[{std::string(store::toString(k)), std::string(store::toString(s))}] = 0;
+    for (const auto& b : *backlog)
+      series[{std::string(store::toString(b.kind)), std::string(store::toString(b.state))}] =
+          ageSeconds(b.oldest_created_at, now);
+    metrics.setGaugeSeries("zlh_operations_oldest_age_seconds", std::move(series));
+  } else {
+    spdlog::warn("metrics: reading the operation backlog failed: {}", backlog.error().message);
+  }
+}
+}  // namespace
+
+void refreshMetrics(store::Store& store, common::Metrics& metrics, common::Time now) {
+  refreshOperations(store, metrics, now);
   if (auto inst = store.countInstancesByState()) {
     std::map<std::vector<std::string>, double> series;
     for (const auto& s : publicStates()) series[{s}] = 0;
@@ -25,6 +50,22 @@ void refreshMetrics(store::Store& store, common::Metrics& metrics) {
   } else {
     spdlog::warn("metrics: counting instances failed: {}", inst.error().message);
   }
+  if (auto nodes = store.listNodes()) {
+    metrics.setGaugeSeries("zlh_nodes", {{{}, static_cast<double>(nodes->size())}});
+  } else {
+    spdlog::warn("metrics: listing nodes failed: {}", nodes.error().message);
+  }
+}
+
+proto::Result<PendingOperations> pendingOperations(store::Store& store, common::Time now) {
+  auto backlog = store.operationBacklog();
+  if (!backlog) return backlog.error();
+  PendingOperations out;
+  for (const auto& b : *backlog) {
+    out.pending += b.count;
+    out.oldest_age_seconds = std::max(out.oldest_age_seconds, ageSeconds(b.oldest_created_at, now));
+  }
+  return out;
 }
 
 }  // namespace zlh::coordinator::instances

@@ -29,7 +29,8 @@ constexpr std::string_view kConsoleContext = "console:";
 class Bridge final : public net::Handler, public common::WsTransport {
  public:
   void attach(api::ApiService* api, gateway::Gateway* gw, console::ConsoleBridge* consoles,
-              net::Server* server) {
+              net::Server* server, common::Metrics* metrics) {
+    metrics_ = metrics;
     api_ = api;
     gateway_ = gw;
     consoles_ = consoles;
@@ -46,6 +47,8 @@ class Bridge final : public net::Handler, public common::WsTransport {
                                               std::move(r.headers)});
     });
   }
+  // 413/411 never reach the API: count them like its unmatched requests.
+  void onHttpAnsweredLocally(int status) override { metrics_->incHttpRequest("other", status); }
   void onWsOpen(net::ConnId conn, const std::string& peer, const std::string& context) override {
     if (context.rfind(kConsoleContext, 0) == 0) {
       auto j = nlohmann::json::parse(context.substr(kConsoleContext.size()));
@@ -76,6 +79,7 @@ class Bridge final : public net::Handler, public common::WsTransport {
   }
 
  private:
+  common::Metrics* metrics_ = nullptr;
   api::ApiService* api_ = nullptr;
   gateway::Gateway* gateway_ = nullptr;
   console::ConsoleBridge* consoles_ = nullptr;
@@ -194,7 +198,7 @@ int runServe(const Config& config) {
                                      return decide(authorizer, r);
                                    });
   if (!server) return std::cerr << "zlh-coordinator: " << server.error().message << "\n", 1;
-  bridge.attach(&api, &gateway, &consoles, server->get());
+  bridge.attach(&api, &gateway, &consoles, server->get(), &metrics);
 
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   spdlog::info("zlh-coordinator {} listening on {}://{}:{} (database {})", common::version(),

@@ -140,6 +140,7 @@ int Server::Impl::onHttp(lws* wsi, const char* uri) {
   put("content-type", header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE));
   put("user-agent", header(wsi, WSI_TOKEN_HTTP_USER_AGENT));
   put("idempotency-key", customHeader(wsi, "idempotency-key:"));
+  put("accept-encoding", header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING));
   c.body_too_large = false;
   c.awaiting_response = false;
   c.response.reset();
@@ -207,6 +208,8 @@ void Server::Impl::dispatchRequest(lws* wsi, Conn& c) {
 }
 
 void Server::Impl::answerNow(lws* wsi, Conn& c, HttpResponse response) {
+  Handler& h = handler;
+  poster([&h, status = response.status] { h.onHttpAnsweredLocally(status); });
   c.awaiting_response = false;
   c.response = std::move(response);
   lws_callback_on_writable(wsi);

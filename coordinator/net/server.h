@@ -24,7 +24,7 @@ struct HttpRequest {
   std::string path;    // URL-decoded path
   std::string query;   // arguments joined with '&'
   /// Lower-case names; only the headers the API reads (authorization, content-type,
-  /// idempotency-key, user-agent).
+  /// idempotency-key, user-agent, accept-encoding).
   std::map<std::string, std::string> headers;
   std::string body;
   std::string peer;  // client address
@@ -64,6 +64,9 @@ class Handler {
   virtual void onWsMessage(ConnId conn, std::string data, bool binary) = 0;
   virtual void onWsPong(ConnId conn) = 0;
   virtual void onWsClosed(ConnId conn) = 0;
+  /// The network module answered a request itself (413 body too large, 411 chunked body) without
+  /// handing it to onHttpRequest: for request metrics.
+  virtual void onHttpAnsweredLocally(int status) { (void)status; }
   /// A queued binary message of `bytes` bytes was written to the socket (for flow control).
   virtual void onWsSent(ConnId conn, size_t bytes) {
     (void)conn;

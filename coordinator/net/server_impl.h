@@ -97,6 +97,7 @@ struct Server::Impl {
   int onWsWriteable(lws* wsi);
   void onClosed(lws* wsi);
   void dispatchRequest(lws* wsi, Conn& c);
+  /// Answers with the module's own error (the application never sees the request).
   void answerNow(lws* wsi, Conn& c, HttpResponse response);
 };
 

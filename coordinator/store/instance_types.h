@@ -69,6 +69,15 @@ struct Operation {
   Time updated_at;
 };
 
+/// Unfinished operations of one (kind, state): how many, and when the oldest was requested.
+/// What /metrics and /healthz report as the backlog until durable queues arrive.
+struct OperationBacklog {
+  OperationKind kind = OperationKind::kInstanceCreate;
+  OperationState state = OperationState::kQueued;  // queued, waiting or running
+  int64_t count = 0;
+  Time oldest_created_at;
+};
+
 /// An instance and its create operation, written in one transaction.
 struct NewInstance {
   std::string name;

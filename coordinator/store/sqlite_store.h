@@ -58,6 +58,7 @@ class SqliteStore final : public Store {
                              const std::optional<proto::Error>& error, bool new_attempt) override;
   Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) override;
   Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override;
+  Result<std::vector<OperationBacklog>> operationBacklog() override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}

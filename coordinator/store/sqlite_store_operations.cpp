@@ -237,4 +237,21 @@ Result<std::map<std::pair<std::string, std::string>, int64_t>> SqliteStore::coun
   return out;
 }
 
+Result<std::vector<OperationBacklog>> SqliteStore::operationBacklog() {
+  // Reads only the unfinished rows (the partial index operations_unfinished holds them).
+  Stmt s(db_, std::string("SELECT kind, state, count(*), min(created_at) FROM operations "
+                          "WHERE state IN ") +
+                  kUnfinished + " GROUP BY kind, state");
+  std::vector<OperationBacklog> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    auto kind = parseOperationKind(s.text(0));
+    auto state = parseOperationState(s.text(1));
+    if (!kind || !state) continue;  // the table's CHECK constraints keep this from happening
+    out.push_back({*kind, *state, s.int64(2), common::fromUnixMs(s.int64(3))});
+  }
+  if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "operation backlog");
+  return out;
+}
+
 }  // namespace zlh::coordinator::store

@@ -101,6 +101,9 @@ class Store {
   virtual Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) = 0;
   /// Operations per (kind, state).
   virtual Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() = 0;
+  /// Unfinished operations per (kind, state) with the creation time of the oldest; only the
+  /// combinations that have some.
+  virtual Result<std::vector<OperationBacklog>> operationBacklog() = 0;
 };
 
 struct OpenOptions {

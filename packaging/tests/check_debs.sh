@@ -4,7 +4,8 @@
 #   - exactly zlh-agent_<ver>_<arch>.deb and zlh-coordinator_<ver>_<arch>.deb, control fields;
 #   - each holds its binary (an ELF executable), its systemd unit, its conffile(s) (every file
 #     under /etc listed in conffiles and every listed conffile present), copyright, changelog and
-#     manual page, identical to the sources in packaging/; the maintainer scripts pass `sh -n`;
+#     manual page, identical to the sources in packaging/ (the coordinator also its monitoring
+#     files); the maintainer scripts pass `sh -n`;
 #   - the packaged agent refuses the packaged agent.toml as shipped (node_id: missing) and accepts
 #     it with the required keys filled in (--check-config);
 #   - `systemd-analyze verify` on the units, against the tree extracted from the packages (it
@@ -153,12 +154,18 @@ check_agent_parts() {
   dpkg-deb --field "$out/zlh-agent_${version}_${arch}.deb" Depends | grep -q 'libssl3' || fail "zlh-agent: Depends lacks libssl3"
 }
 
-# The coordinator package carries the console page and xterm.js where server.web_dir points.
+# The coordinator package carries the console page and xterm.js where server.web_dir points, and
+# the monitoring files of packaging/monitoring/ as they are in the sources.
 check_coordinator_parts() {
   local d=$tmp/data/zlh-coordinator/usr/share/zlh-coordinator/web f
   [ -x "$tmp/data/zlh-coordinator/usr/bin/zlhctl" ] || fail "zlh-coordinator: /usr/bin/zlhctl missing"
   for f in console.html console.js console.css xterm.js xterm.css addon-fit.js; do
     [ -s "$d/$f" ] || fail "zlh-coordinator: /usr/share/zlh-coordinator/web/$f missing"
+  done
+  d=$tmp/data/zlh-coordinator/usr/share/zlh-coordinator/monitoring
+  for f in prometheus.yml zlh-alerts.yml zlh-dashboard.json; do
+    cmp -s "$d/$f" "$src/packaging/monitoring/$f" ||
+      fail "zlh-coordinator: /usr/share/zlh-coordinator/monitoring/$f missing or not packaging/monitoring/$f"
   done
 }
 

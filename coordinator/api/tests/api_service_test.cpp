@@ -77,8 +77,8 @@ TEST_F(ApiTest, HealthzNeedsNoAuth) {
   links_.online = {"nd_a", "nd_b"};
   Response r = call("GET", "/healthz", "");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body),
-            json::parse(R"({"status":"ok","checks":{"db":{"ok":true},"agents_online":2}})"));
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"status":"ok","checks":{"db":{"ok":true},
+      "agents_online":2,"operations":{"ok":true,"pending":0,"oldest_pending_age_seconds":0}}})"));
 }
 
 /// The real store, except that it cannot be reached for the health check.
@@ -146,6 +146,9 @@ class UnreachableStore : public store::Store {
   proto::Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override {
     return s_.countOperations();
   }
+  proto::Result<std::vector<store::OperationBacklog>> operationBacklog() override {
+    return proto::makeError(proto::ErrorCode::kUnavailable, "disk gone");
+  }
 
  private:
   store::Store& s_;
@@ -163,6 +166,7 @@ TEST_F(ApiTest, HealthzIs503WhenTheStoreIsUnreachable) {
   json body = json::parse(out.body);
   EXPECT_EQ(body["status"], "degraded");
   EXPECT_EQ(body["checks"]["db"]["ok"], false);
+  EXPECT_EQ(body["checks"]["operations"]["ok"], false);
 }
 
 TEST_F(ApiTest, AuthErrors) {
@@ -275,7 +279,8 @@ TEST_F(ApiTest, RequestsAreCountedByRouteTemplate) {
   call("PATCH", "/api/v1/nodes", admin_);
   EXPECT_EQ(metrics_.value("zlh_http_requests_total", {"/api/v1/nodes/{id}", "404"}), 1);
   EXPECT_EQ(metrics_.value("zlh_http_requests_total", {"other", "404"}), 1);
-  EXPECT_EQ(metrics_.value("zlh_http_requests_total", {"/api/v1/nodes", "405"}), 1);
+  EXPECT_EQ(metrics_.value("zlh_http_requests_total", {"other", "405"}), 1);
+  EXPECT_EQ(metrics_.value("zlh_http_requests_total", {"/api/v1/nodes", "405"}), 0);
 }
 
 }  // namespace

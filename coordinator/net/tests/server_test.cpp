@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -20,8 +21,10 @@ using namespace std::chrono_literals;
 class RecordingHandler : public Handler {
  public:
   Server* server = nullptr;
+  std::pair<std::string, std::string> extra_header;  // added to every HTTP answer when set
   void onHttpRequest(HttpRequest r) override {
     HttpResponse resp;
+    if (!extra_header.first.empty()) resp.headers.push_back(extra_header);
     resp.body = "{\"path\":\"" + r.path + "\",\"len\":" + std::to_string(r.body.size()) + "}";
     record([&] { last_request = r; });
     server->respond(r.conn, resp);
@@ -32,6 +35,7 @@ class RecordingHandler : public Handler {
   void onWsMessage(ConnId, std::string data, bool) override { record([&] { messages.push_back(data); }); }
   void onWsPong(ConnId) override {}
   void onWsClosed(ConnId) override { record([&] { closed = true; }); }
+  void onHttpAnsweredLocally(int status) override { record([&] { local_answers.push_back(status); }); }
 
   template <class Pred>
   bool waitFor(Pred pred) {
@@ -44,6 +48,7 @@ class RecordingHandler : public Handler {
   ConnId ws_conn = 0;
   std::string ws_context;
   std::vector<std::string> messages;
+  std::vector<int> local_answers;
   bool closed = false;
 
  private:
@@ -130,6 +135,20 @@ TEST_F(ServerTest, AnswersHttpWithBody) {
   EXPECT_EQ(handler_.last_request.query, "x=1");
   EXPECT_EQ(handler_.last_request.headers["authorization"], "Bearer t");
   EXPECT_EQ(handler_.last_request.body, "hello");
+  EXPECT_TRUE(handler_.local_answers.empty());
+}
+
+TEST_F(ServerTest, PassesAcceptEncodingAndWritesResponseHeaders) {
+  handler_.extra_header = {"Content-Encoding", "gzip"};
+  int fd = connectTo(server_->port());
+  std::string req = "GET /m HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string resp = readUntil(fd, hasBody);
+  ::close(fd);
+  EXPECT_EQ(handler_.last_request.headers["accept-encoding"], "gzip, deflate");
+  std::string lower = resp;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_NE(lower.find("\r\ncontent-encoding: gzip\r\n"), std::string::npos) << resp;
 }
 
 TEST_F(ServerTest, OversizeBodyIs413) {
@@ -140,6 +159,7 @@ TEST_F(ServerTest, OversizeBodyIs413) {
   ::close(fd);
   EXPECT_EQ(resp.rfind("HTTP/1.1 413", 0), 0u) << resp;
   EXPECT_NE(resp.find("payload_too_large"), std::string::npos);
+  EXPECT_TRUE(handler_.waitFor([&] { return handler_.local_answers == std::vector<int>{413}; }));
 }
 
 TEST_F(ServerTest, ChunkedBodyIs411) {
@@ -149,6 +169,7 @@ TEST_F(ServerTest, ChunkedBodyIs411) {
   std::string resp = readUntil(fd, hasBody);
   ::close(fd);
   EXPECT_EQ(resp.rfind("HTTP/1.1 411", 0), 0u) << resp;
+  EXPECT_TRUE(handler_.waitFor([&] { return handler_.local_answers == std::vector<int>{411}; }));
 }
 
 TEST_F(ServerTest, RefusedUpgradeGetsARealStatus) {

@@ -329,6 +329,33 @@ TEST_F(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
   EXPECT_EQ(c[std::make_pair(std::string("instance.delete"), std::string("succeeded"))], 1);
 }
 
+TEST_F(InstanceStoreTest, OperationBacklogCountsUnfinishedWithTheOldest) {
+  EXPECT_TRUE(store_->operationBacklog()->empty());
+  auto a = create(alice_, "k1");
+  auto b = create(alice_, "k2");
+  auto c = create(bob_, "k3");
+  // Make the ages distinct and known: a is the oldest create, c is running, b finished.
+  execRaw("UPDATE operations SET created_at = 1000 WHERE id = '" + a.operation->id + "'");
+  execRaw("UPDATE operations SET created_at = 5000 WHERE id = '" + c.operation->id + "'");
+  ASSERT_TRUE(*store_->markOperation(c.operation->id, OperationState::kRunning, std::nullopt, true));
+  OperationOutcome done;
+  done.state = OperationState::kSucceeded;
+  ASSERT_TRUE(*store_->finishOperation(b.operation->id, done));
+
+  auto backlog = store_->operationBacklog();
+  ASSERT_TRUE(backlog.ok()) << backlog.error().message;
+  ASSERT_EQ(backlog->size(), 2u);
+  std::map<OperationState, OperationBacklog> by_state;
+  for (const auto& row : *backlog) {
+    EXPECT_EQ(row.kind, OperationKind::kInstanceCreate);
+    by_state[row.state] = row;
+  }
+  EXPECT_EQ(by_state.at(OperationState::kQueued).count, 1);
+  EXPECT_EQ(common::toUnixMs(by_state.at(OperationState::kQueued).oldest_created_at), 1000);
+  EXPECT_EQ(by_state.at(OperationState::kRunning).count, 1);
+  EXPECT_EQ(common::toUnixMs(by_state.at(OperationState::kRunning).oldest_created_at), 5000);
+}
+
 TEST_F(InstanceStoreTest, ListsAndCounts) {
   create(alice_, "k1", "h", "nd_a");
   create(alice_, "k2", "h", "nd_a");
