@@ -45,10 +45,11 @@ async function throughput(gen, opts) {
   const inst = await instance(`tp-${Math.random()}`, `read go; ${gen}; echo; echo END-OF-OUT""PUT; exec sleep 3600`);
   const ws = await viewer(inst.id, opts);
   if (opts.perMessageDeflate && !/permessage-deflate/.test(ws.extensions)) throw new Error('compression not negotiated');
-  let bytes = 0, tail = '', skipped = false;
+  let bytes = 0, messages = 0, tail = '', skipped = false;
   const done = new Promise((ok) => ws.on('message', (d, binary) => {
     if (!binary) return;
     bytes += d.length;
+    messages += 1;
     tail = (tail + d.toString('latin1')).slice(-64);
     if (/skipped: this console/.test(d.toString('latin1'))) skipped = true;
     if (tail.includes('END-OF-OUTPUT')) ok();
@@ -66,7 +67,7 @@ async function throughput(gen, opts) {
   const s = (performance.now() - t0) / 1000;
   const cpuMsPerMB = Object.fromEntries(Object.entries(pids).map(([k, pid]) =>
     [k, Number(((cpuTicks(pid) - before[k]) * 10 / (bytes / 1e6)).toFixed(2))]));
-  console.log(`cpu ms per MB received (${opts.perMessageDeflate ? 'deflate' : 'plain'}): ${JSON.stringify(cpuMsPerMB)}`);
+  console.log(`cpu ms per MB received (${opts.perMessageDeflate ? 'deflate' : 'plain'}): ${JSON.stringify(cpuMsPerMB)}, ${(bytes / messages / 1024).toFixed(1)} KiB per message`);
   ws.close();
   await coord.api('DELETE', `/api/v1/instances/${inst.id}`);
   return { bytes, s, skipped };
