@@ -3,6 +3,7 @@
 #include "plugins/metrics/node_collectors.h"
 
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "plugins/metrics/proc_text.h"
 
@@ -101,6 +102,10 @@ NodeCollectors::NodeCollectors(NodeConfig config, Clock wall_clock)
       if (name == n) entries_.push_back(Entry{name, fn});
   labels1_.resize(1);
   labels1_[0].first = "collector";
+}
+
+NodeCollectors::~NodeCollectors() {
+  if (mounts_fd_ >= 0) ::close(mounts_fd_);
 }
 
 void NodeCollectors::collect(sdk::MetricsWriter& out) {

@@ -49,6 +49,9 @@ class NodeCollectors {
  public:
   using Clock = std::function<double()>;  ///< wall clock, seconds since the epoch
   explicit NodeCollectors(NodeConfig config, Clock wall_clock = {});
+  ~NodeCollectors();
+  NodeCollectors(const NodeCollectors&) = delete;
+  NodeCollectors& operator=(const NodeCollectors&) = delete;
 
   /// Runs every enabled collector, then writes node_scrape_collector_{success,duration_seconds}.
   void collect(agent::sdk::MetricsWriter& out);
@@ -78,6 +81,8 @@ class NodeCollectors {
   bool read(const std::string& root, std::string_view rel, std::string& buf);
   /// /proc/stat, read once per scrape for both the cpu and stat collectors.
   bool procStat();
+  /// Refreshes mounts_ (the kept mount points) when the mount table changed; false if unreadable.
+  bool refreshMounts();
 
   struct MountStat {
     std::string device, mount, fstype;
@@ -95,6 +100,9 @@ class NodeCollectors {
   std::vector<double> values_;
   std::vector<std::string> names_;
   std::vector<MountStat> mounts_;
+  size_t mount_count_ = 0;
+  int mounts_fd_ = -1;  // kept open: poll() flags a change of the mount table (POLLPRI)
+  bool mounts_regular_file_ = false;  // fixtures: no change notification, re-read every time
 };
 
 }  // namespace zlh::plugins::metrics

@@ -1,5 +1,9 @@
 // Collectors meminfo, loadavg and filesystem.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -67,13 +71,29 @@ bool NodeCollectors::collectLoadavg(sdk::MetricsWriter& out) {
   return true;
 }
 
-bool NodeCollectors::collectFilesystem(sdk::MetricsWriter& out) {
-  // node_exporter reads the mounts of PID 1 (the host's view), falling back to our own.
-  if (!read(config_.procfs, "1/mounts", buf_) && !read(config_.procfs, "self/mounts", buf_))
+bool NodeCollectors::refreshMounts() {
+  if (mounts_fd_ >= 0 && !mounts_regular_file_) {
+    // The kernel flags /proc/<pid>/mounts with POLLPRI|POLLERR when the mount table changes:
+    // until then the parsed list stays valid, which spares generating the table every scrape.
+    pollfd p{mounts_fd_, POLLPRI, 0};
+    if (::poll(&p, 1, 0) == 0) return true;
+  }
+  if (mounts_fd_ < 0) {
+    // node_exporter reads the mounts of PID 1 (the host's view), falling back to our own.
+    for (const char* rel : {"1/mounts", "self/mounts"}) {
+      path_.assign(config_.procfs).append("/").append(rel);
+      mounts_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (mounts_fd_ >= 0) break;
+    }
+    if (mounts_fd_ < 0) return false;
+    struct stat st {};
+    mounts_regular_file_ = ::fstat(mounts_fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  }
+  if (!readFdInto(mounts_fd_, buf_)) {
+    ::close(mounts_fd_);
+    mounts_fd_ = -1;
     return false;
-  using Fs = MountStat;
-  // Parse every line first (statfs per kept mount), then write family by family.
-  std::vector<Fs>& mounts = mounts_;  // reused between scrapes
+  }
   size_t n = 0;
   TextCursor c(buf_);
   while (!c.atEnd()) {
@@ -86,83 +106,84 @@ bool NodeCollectors::collectFilesystem(sdk::MetricsWriter& out) {
     if (std::find(config_.fs_types_exclude.begin(), config_.fs_types_exclude.end(), type) !=
         config_.fs_types_exclude.end())
       continue;
-    bool dup = false;
+    bool dup = false;  // a mount listed twice would be a duplicate series
     for (size_t i = 0; i < n && !dup; ++i)
-      dup = mounts[i].mount == tmp_ && mounts[i].device == dev && mounts[i].fstype == type;
+      dup = mounts_[i].mount == tmp_ && mounts_[i].device == dev && mounts_[i].fstype == type;
     if (dup) continue;
-    if (mounts.size() <= n) mounts.emplace_back();
-    Fs& fs = mounts[n++];
-    fs.device.assign(dev);
-    fs.mount.assign(tmp_);
-    fs.fstype.assign(type);
-    fs.ro = false;
-    for (FieldSplitter o(opts); !fs.ro;) {  // options are comma-separated
-      std::string_view all = o.next();
-      if (all.empty()) break;
-      size_t p = 0;
-      while (p <= all.size()) {
-        size_t q = all.find(',', p);
-        if (q == std::string_view::npos) q = all.size();
-        if (all.substr(p, q - p) == "ro") fs.ro = true;
-        p = q + 1;
-      }
+    if (mounts_.size() <= n) mounts_.emplace_back();
+    MountStat& m = mounts_[n++];
+    m.device.assign(dev);
+    m.mount.assign(tmp_);
+    m.fstype.assign(type);
+    m.ro = false;
+    for (size_t p = 0; p <= opts.size();) {  // options are comma-separated
+      size_t q = opts.find(',', p);
+      if (q == std::string_view::npos) q = opts.size();
+      if (opts.substr(p, q - p) == "ro") m.ro = true;
+      p = q + 1;
     }
-    const bool prefix = !config_.rootfs.empty() && config_.rootfs != "/";
-    path_.assign(prefix ? config_.rootfs : std::string()).append(fs.mount);
+  }
+  mount_count_ = n;
+  return true;
+}
+
+bool NodeCollectors::collectFilesystem(sdk::MetricsWriter& out) {
+  if (!refreshMounts()) return false;
+  const size_t n = mount_count_;
+  const bool prefix = !config_.rootfs.empty() && config_.rootfs != "/";
+  for (size_t i = 0; i < n; ++i) {
+    MountStat& m = mounts_[i];
+    path_.assign(prefix ? config_.rootfs : std::string()).append(m.mount);
     struct statfs st {};
-    fs.error = ::statfs(path_.c_str(), &st) != 0;
-    fs.bsize = uint64_t(st.f_bsize);
-    fs.blocks = st.f_blocks;
-    fs.bfree = st.f_bfree;
-    fs.bavail = st.f_bavail;
-    fs.files = st.f_files;
-    fs.ffree = st.f_ffree;
+    m.error = ::statfs(path_.c_str(), &st) != 0;
+    m.bsize = uint64_t(st.f_bsize);
+    m.blocks = st.f_blocks;
+    m.bfree = st.f_bfree;
+    m.bavail = st.f_bavail;
+    m.files = st.f_files;
+    m.ffree = st.f_ffree;
   }
   sdk::Labels& l = labels3_;
   l.resize(3);
   l[0].first = "device";
   l[1].first = "fstype";
   l[2].first = "mountpoint";
-  auto each = [&](auto&& fn) {
+  auto each = [&](bool only_ok, auto&& fn) {
     for (size_t i = 0; i < n; ++i) {
-      l[0].second = mounts[i].device;
-      l[1].second = mounts[i].fstype;
-      l[2].second = mounts[i].mount;
-      fn(mounts[i]);
+      if (only_ok && mounts_[i].error) continue;
+      l[0].second = mounts_[i].device;
+      l[1].second = mounts_[i].fstype;
+      l[2].second = mounts_[i].mount;
+      fn(mounts_[i]);
     }
   };
-  each([&](const Fs& fs) {
+  each(false, [&](const MountStat& m) {
     out.gauge("node_filesystem_device_error",
               "Whether an error occurred while getting statistics for the given device.",
-              fs.error ? 1 : 0, l);
+              m.error ? 1 : 0, l);
   });
-  each([&](const Fs& fs) {
-    out.gauge("node_filesystem_readonly", "Filesystem read-only status.", fs.ro ? 1 : 0, l);
+  each(false, [&](const MountStat& m) {
+    out.gauge("node_filesystem_readonly", "Filesystem read-only status.", m.ro ? 1 : 0, l);
   });
-  auto ok = [&](auto&& fn) {
-    each([&](const Fs& fs) {
-      if (!fs.error) fn(fs);
-    });
-  };
-  ok([&](const Fs& fs) {
+  each(true, [&](const MountStat& m) {
     out.gauge("node_filesystem_size_bytes", "Filesystem size in bytes.",
-              double(fs.blocks) * double(fs.bsize), l);
+              double(m.blocks) * double(m.bsize), l);
   });
-  ok([&](const Fs& fs) {
+  each(true, [&](const MountStat& m) {
     out.gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.",
-              double(fs.bfree) * double(fs.bsize), l);
+              double(m.bfree) * double(m.bsize), l);
   });
-  ok([&](const Fs& fs) {
+  each(true, [&](const MountStat& m) {
     out.gauge("node_filesystem_avail_bytes",
               "Filesystem space available to non-root users in bytes.",
-              double(fs.bavail) * double(fs.bsize), l);
+              double(m.bavail) * double(m.bsize), l);
   });
-  ok([&](const Fs& fs) {
-    out.gauge("node_filesystem_files", "Filesystem total file nodes.", double(fs.files), l);
+  each(true, [&](const MountStat& m) {
+    out.gauge("node_filesystem_files", "Filesystem total file nodes.", double(m.files), l);
   });
-  ok([&](const Fs& fs) {
-    out.gauge("node_filesystem_files_free", "Filesystem total free file nodes.",
-              double(fs.ffree), l);
+  each(true, [&](const MountStat& m) {
+    out.gauge("node_filesystem_files_free", "Filesystem total free file nodes.", double(m.ffree),
+              l);
   });
   return true;
 }

@@ -11,28 +11,35 @@ namespace {
 bool isBlank(char c) { return c == ' ' || c == '\t'; }
 }  // namespace
 
-bool readFileInto(const char* path, std::string& buf) {
+bool readFdInto(int fd, std::string& buf) {
   buf.clear();
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   if (buf.capacity() < 4096) buf.reserve(4096);
   size_t used = 0;
-  bool ok = true;
   for (;;) {
     if (used == buf.capacity()) buf.reserve(buf.capacity() * 2);
     // Grow the size to the capacity without a second allocation; shrunk again below.
     buf.resize(buf.capacity());
-    const ssize_t n = ::read(fd, buf.data() + used, buf.size() - used);
+    const ssize_t n = ::pread(fd, buf.data() + used, buf.size() - used, off_t(used));
     if (n < 0) {
       if (errno == EINTR) continue;
-      ok = false;
-      break;
+      buf.clear();
+      return false;
     }
     if (n == 0) break;
     used += size_t(n);
   }
+  buf.resize(used);
+  return true;
+}
+
+bool readFileInto(const char* path, std::string& buf) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    buf.clear();
+    return false;
+  }
+  const bool ok = readFdInto(fd, buf);
   ::close(fd);
-  buf.resize(ok ? used : 0);
   return ok;
 }
 

@@ -13,6 +13,9 @@ namespace zlh::plugins::metrics {
 /// until EOF, growing `buf` only when it is full.
 bool readFileInto(const char* path, std::string& buf);
 
+/// Like readFileInto, from offset 0 of an open descriptor (pread: the offset is not moved).
+bool readFdInto(int fd, std::string& buf);
+
 /// A forward-only cursor over text. Fields are separated by spaces and tabs; lines by '\n'.
 class TextCursor {
  public:
