@@ -33,6 +33,8 @@ class StatusHttp : public HttpHandler {
  private:
   Deps deps_;
   Transport* transport_ = nullptr;
+  sdk::MetricsWriter writer_;  // kept between scrapes: reset() reuses its buffers
+  std::string gzip_buf_;
 };
 
 }  // namespace zlh::agent::core

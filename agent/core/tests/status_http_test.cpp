@@ -28,7 +28,7 @@ class StatusHttpTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   HttpResponse get(const std::string& path, const std::string& method = "GET") {
-    return http_->handle(HttpRequest{1, method, path});
+    return http_->handle(HttpRequest{1, method, path, ""});
   }
 
   EventLoop loop_{1};
@@ -52,6 +52,23 @@ TEST_F(StatusHttpTest, HealthzReportsLinkAndPlugins) {
   EXPECT_EQ(j["plugins"], (json{{"system", "running"}}));
   link_ = "connected";
   EXPECT_EQ(json::parse(get("/healthz").body)["status"], "ok");
+}
+
+TEST_F(StatusHttpTest, MetricsGzipOnlyWhenAccepted) {
+  auto plain = get("/metrics");
+  EXPECT_EQ(plain.content_encoding, "");
+  EXPECT_TRUE(plain.vary_accept_encoding);
+  HttpRequest req{2, "GET", "/metrics", "deflate, gzip"};
+  auto z = http_->handle(req);
+  EXPECT_EQ(z.content_encoding, "gzip");
+  ASSERT_GE(z.body.size(), 2u);
+  EXPECT_EQ(uint8_t(z.body[0]), 0x1f);
+  EXPECT_LT(z.body.size(), plain.body.size());
+  req.accept_encoding = "gzip;q=0";
+  EXPECT_EQ(http_->handle(req).content_encoding, "");
+  req.path = "/healthz";
+  req.accept_encoding = "gzip";
+  EXPECT_EQ(http_->handle(req).content_encoding, "");  // small JSON: never compressed
 }
 
 TEST_F(StatusHttpTest, MetricsHasTheAgentFamilies) {
