@@ -84,6 +84,8 @@ TEST_F(StatusHttpTest, MetricsHasTheAgentFamilies) {
         "zlh_agent_plugin_up{plugin=\"system\"} 1\n",
         "zlh_agent_plugin_failures_total{plugin=\"system\"} 0\n",
         "zlh_agent_events_dropped_total 0\n", "# TYPE zlh_agent_scrape_duration_seconds gauge\n",
+        "zlh_agent_link_lost_total 0\n", "# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_resident_memory_bytes gauge\n", "process_start_time_seconds 1",
         "zlh_system_runs_total 0\n"})
     EXPECT_NE(r.body.find(needle), std::string::npos) << needle << "\n" << r.body;
 }
