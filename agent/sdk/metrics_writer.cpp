@@ -113,9 +113,17 @@ std::string MetricsWriter::formatValue(double value) {
 
 MetricsWriter::Family* MetricsWriter::family(std::string_view name, std::string_view help,
                                              const char* type) {
-  // Fast path: the previous sample's family (collectors write a family's samples together).
+  // Fast paths: the previous sample's family (collectors write a family's samples together), or
+  // the one after it (after reset(), scrapes write their families in the same order).
   if (last_ < families_.size() && families_[last_].type == type && families_[last_].name == name)
     return &families_[last_];
+  const size_t next = last_ == SIZE_MAX ? 0 : last_ + 1;
+  if (next < families_.size() && families_[next].samples.empty() &&
+      std::string_view(families_[next].type) == type && families_[next].name == name &&
+      families_[next].help_src == help) {
+    last_ = next;
+    return &families_[next];
+  }
   if (!validName(name)) {
     problems_.push_back("invalid metric name \"" + std::string(name) + "\"");
     return nullptr;
