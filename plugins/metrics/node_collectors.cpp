@@ -2,6 +2,7 @@
 // stat). The other collectors live in node_mem_fs.cpp, node_net_disk.cpp and node_misc.cpp.
 #include "plugins/metrics/node_collectors.h"
 
+#include <fcntl.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -106,6 +107,7 @@ NodeCollectors::NodeCollectors(NodeConfig config, Clock wall_clock)
 
 NodeCollectors::~NodeCollectors() {
   if (mounts_fd_ >= 0) ::close(mounts_fd_);
+  for (const auto& f : files_) ::close(f.fd);
 }
 
 void NodeCollectors::collect(sdk::MetricsWriter& out) {
@@ -134,7 +136,31 @@ bool NodeCollectors::read(const std::string& root, std::string_view rel, std::st
   path_.assign(root);
   if (!path_.empty() && path_.back() != '/') path_ += '/';
   path_.append(rel);
-  return readFileInto(path_.c_str(), buf);
+  // The descriptors stay open: a pread() at offset 0 makes procfs and sysfs generate the file
+  // afresh, and skipping open()/close() (the path walk) saves about a third of a collector's
+  // kernel time. A file that cannot be opened is tried again on the next scrape.
+  for (auto& f : files_) {
+    if (f.path != path_) continue;
+    if (readFdInto(f.fd, buf)) return true;
+    ::close(f.fd);  // e.g. a device that went away: open it again below
+    f = std::move(files_.back());
+    files_.pop_back();
+    break;
+  }
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    buf.clear();
+    return false;
+  }
+  if (!readFdInto(fd, buf)) {
+    ::close(fd);
+    return false;
+  }
+  if (files_.size() < kMaxOpenFiles)
+    files_.push_back(OpenFile{path_, fd});
+  else
+    ::close(fd);
+  return true;
 }
 
 bool NodeCollectors::procStat() {

@@ -90,8 +90,15 @@ class NodeCollectors {
     uint64_t bsize = 0, blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0;
   };
 
+  struct OpenFile {
+    std::string path;
+    int fd;
+  };
+  static constexpr size_t kMaxOpenFiles = 32;  // the dozen files read per scrape, and spare
+
   NodeConfig config_;
   Clock wall_clock_;
+  std::vector<OpenFile> files_;  // read() keeps descriptors open between scrapes
   std::vector<Entry> entries_;
   // Scratch kept between scrapes so a steady-state scrape does not allocate for them.
   std::string path_, buf_, buf2_, stat_buf_, tmp_, tmp2_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -234,6 +236,53 @@ TEST(Exclusions, MountPoints) {
     EXPECT_TRUE(mountPointExcluded(m, rules)) << m;
   for (const char* m : {"/", "/devices", "/home", "/var/lib/docker", "/srv/run", "/mntx"})
     EXPECT_FALSE(mountPointExcluded(m, rules)) << m;
+}
+
+}  // namespace
+}  // namespace zlh::plugins::metrics
+
+namespace zlh::plugins::metrics {
+namespace {
+
+TEST(NodeCollectors, KeptDescriptorsSeeNewContentAndMountChanges) {
+  const fs::path dir = fs::temp_directory_path() / ("zlh_metrics_reread_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "1");
+  std::ofstream(dir / "loadavg") << "0.10 0.20 0.30 1/2 3\n";
+  std::ofstream(dir / "1" / "mounts") << "/dev/vda / ext4 rw 0 0\n";
+  NodeConfig c;
+  c.procfs = dir.string();
+  c.rootfs = "/";
+  c.collectors = {"loadavg", "filesystem"};
+  NodeCollectors n(c);
+  auto text = [&] {
+    sdk::MetricsWriter w;
+    n.collect(w);
+    return w.text();
+  };
+  std::string t = text();
+  EXPECT_NE(t.find("node_load1 0.1\n"), std::string::npos);
+  EXPECT_EQ(t.find("mountpoint=\"/tmp\""), std::string::npos);
+  std::ofstream(dir / "loadavg") << "1.50 0.20 0.30 1/2 3\n";  // same inode, new content
+  std::ofstream(dir / "1" / "mounts") << "/dev/vda / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n";
+  t = text();
+  EXPECT_NE(t.find("node_load1 1.5\n"), std::string::npos);
+  EXPECT_NE(t.find("mountpoint=\"/tmp\""), std::string::npos);
+  fs::remove(dir / "loadavg");  // gone: the kept descriptor still reads, like procfs never does;
+  fs::remove_all(dir);          // a missing procfs at start is covered by MissingFiles... above
+}
+
+TEST(NodeCollectors, RealProcAndSysRepeatedly) {
+  NodeCollectors n(NodeConfig{});
+  for (int i = 0; i < 3; ++i) {
+    sdk::MetricsWriter w;
+    n.collect(w);
+    const std::string t = w.text();
+    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"cpu\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"meminfo\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"filesystem\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("node_memory_MemTotal_bytes "), std::string::npos);
+    EXPECT_TRUE(w.problems().empty());
+  }
 }
 
 }  // namespace
