@@ -50,8 +50,8 @@ bool acceptsGzip(std::string_view header) {
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const size_t semi = item.find(';');
     std::string_view coding = trim(item.substr(0, semi));
-    const double q = qValue(semi == std::string_view::npos ? std::string_view()
-                                                            : item.substr(semi + 1));
+    const double q =
+        qValue(semi == std::string_view::npos ? std::string_view() : item.substr(semi + 1));
     if (equalsNoCase(coding, "gzip") || equalsNoCase(coding, "x-gzip"))
       gzip = q;
     else if (coding == "*")
@@ -61,24 +61,53 @@ bool acceptsGzip(std::string_view header) {
   return star > 0;
 }
 
-bool gzipCompress(std::string_view data, std::string& out) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip header and trailer; level 1: the text is small and repetitive,
-  // higher levels cost CPU for a few percent.
-  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+namespace {
+// windowBits 15 + 16: a gzip header and trailer; level 1: the text is small and repetitive,
+// higher levels cost CPU for a few percent.
+bool init(z_stream& z) {
+  return deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+bool run(z_stream& z, std::string_view data, std::string& out) {
   out.resize(deflateBound(&z, uLong(data.size())));
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   z.avail_in = uInt(data.size());
   z.next_out = reinterpret_cast<Bytef*>(out.data());
   z.avail_out = uInt(out.size());
   const int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
+  out.resize(rc == Z_STREAM_END ? z.total_out : 0);
+  return rc == Z_STREAM_END;
+}
+}  // namespace
+
+bool gzipCompress(std::string_view data, std::string& out) {
+  z_stream z{};
+  if (!init(z)) return false;
+  const bool ok = run(z, data, out);
   deflateEnd(&z);
-  if (rc != Z_STREAM_END) {
-    out.clear();
+  return ok;
+}
+
+GzipEncoder::~GzipEncoder() {
+  if (auto* z = static_cast<z_stream*>(stream_)) {
+    deflateEnd(z);
+    delete z;
+  }
+}
+
+bool GzipEncoder::compress(std::string_view data, std::string& out) {
+  auto* z = static_cast<z_stream*>(stream_);
+  if (!z) {
+    z = new z_stream{};
+    if (!init(*z)) {
+      delete z;
+      return false;
+    }
+    stream_ = z;
+  } else if (deflateReset(z) != Z_OK) {
     return false;
   }
-  return true;
+  return run(*z, data, out);
 }
 
 }  // namespace zlh::agent::core

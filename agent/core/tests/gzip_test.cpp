@@ -50,5 +50,15 @@ TEST(GzipCompress, RoundTrips) {
   EXPECT_EQ(gunzip(z), "");
 }
 
+TEST(GzipEncoder, ReusedStateGivesIndependentStreams) {
+  GzipEncoder enc;
+  std::string a, b = "node_load1 0.5\n", z;
+  for (int i = 0; i < 3000; ++i) a += "node_x_total{device=\"d" + std::to_string(i * 7919) + "\"} 1\n";
+  for (const std::string* s : {&a, &b, &a, &b}) {
+    ASSERT_TRUE(enc.compress(*s, z));
+    EXPECT_TRUE(gunzip(z) == *s) << s->size();
+  }
+}
+
 }  // namespace
 }  // namespace zlh::agent::core
