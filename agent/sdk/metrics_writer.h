@@ -73,7 +73,7 @@ class MetricsWriter {
     std::string help;      // escaped
     std::string help_src;  // as given, to notice a change after reset()
     const char* type;      // "counter" | "gauge" | "histogram"
-    std::string samples;  // finished lines
+    std::string samples;   // finished lines
   };
   Family* family(std::string_view name, std::string_view help, const char* type);
   void sample(Family& f, std::string_view name, const Labels& labels, double value,

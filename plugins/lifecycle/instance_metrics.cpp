@@ -62,8 +62,9 @@ void LifecyclePlugin::writeInstanceMetrics(sdk::MetricsWriter& out) {
   });
   each([&](const Record& r, const Runtime* rt) {
     if (!rt || !processState(r.state)) return;
-    const double since = rt->started_at ? wall - *rt->started_at
-                                        : std::chrono::duration<double>(now - rt->spawned_at).count();
+    const double since = rt->started_at
+                             ? wall - *rt->started_at
+                             : std::chrono::duration<double>(now - rt->spawned_at).count();
     out.gauge("zlh_instance_uptime_seconds", "Time since the instance's process started.",
               since < 0 ? 0 : since, l);
   });

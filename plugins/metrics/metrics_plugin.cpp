@@ -50,8 +50,7 @@ sdk::ConfigSchema metricsConfigSchema() {
   s.addStringList("mount_points_exclude",
                   "filesystem: mount points left out; \"P\" = P and below, \"P/\" = below P only",
                   d.mount_points_exclude);
-  s.addStringList("fs_types_exclude", "filesystem: file system types left out",
-                  d.fs_types_exclude);
+  s.addStringList("fs_types_exclude", "filesystem: file system types left out", d.fs_types_exclude);
   s.addStringList("netdev_exclude", "netdev: interfaces left out (exact names)", d.netdev_exclude);
   return s;
 }
@@ -73,9 +72,9 @@ sdk::Result<NodeConfig> metricsConfigFrom(const sdk::ConfigValues& v) {
   for (size_t i = 0; i < c.collectors.size(); ++i) {
     const auto& name = c.collectors[i];
     if (std::find(all.begin(), all.end(), name) == all.end())
-      return sdk::makeError(sdk::ErrorCode::kInvalidArgument,
-                            "collectors: unknown collector \"" + name + "\" (known: " +
-                                joined(all) + ")");
+      return sdk::makeError(
+          sdk::ErrorCode::kInvalidArgument,
+          "collectors: unknown collector \"" + name + "\" (known: " + joined(all) + ")");
     if (std::find(c.collectors.begin(), c.collectors.begin() + long(i), name) !=
         c.collectors.begin() + long(i))
       return sdk::makeError(sdk::ErrorCode::kInvalidArgument,

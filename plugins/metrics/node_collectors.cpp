@@ -23,29 +23,34 @@ double wallNow() {
 }
 
 double steadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
 std::vector<std::string> NodeConfig::defaultMountPointsExclude() {
   // Debian's node_exporter 1.5 default (upstream's plus /run, /mnt, /media):
   // ^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)
-  return {"/dev", "/proc", "/run", "/sys", "/mnt", "/media", "/var/lib/docker/",
+  return {"/dev",
+          "/proc",
+          "/run",
+          "/sys",
+          "/mnt",
+          "/media",
+          "/var/lib/docker/",
           "/var/lib/containers/storage/"};
 }
 
 std::vector<std::string> NodeConfig::defaultFsTypesExclude() {
-  return {"autofs",   "binfmt_misc", "bpf",        "cgroup",    "cgroup2",    "configfs",
-          "debugfs",  "devpts",      "devtmpfs",   "fusectl",   "hugetlbfs",  "iso9660",
-          "mqueue",   "nsfs",        "overlay",    "proc",      "procfs",     "pstore",
-          "rpc_pipefs", "securityfs", "selinuxfs", "squashfs",  "sysfs",      "tracefs"};
+  return {"autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs",
+          "debugfs",    "devpts",      "devtmpfs",  "fusectl",  "hugetlbfs", "iso9660",
+          "mqueue",     "nsfs",        "overlay",   "proc",     "procfs",    "pstore",
+          "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs"};
 }
 
 const std::vector<std::string>& allCollectorNames() {
-  static const std::vector<std::string> names = {"cpu",     "stat",      "meminfo",  "loadavg",
+  static const std::vector<std::string> names = {"cpu",        "stat",   "meminfo",   "loadavg",
                                                  "filesystem", "netdev", "diskstats", "pressure",
-                                                 "uname",   "time"};
+                                                 "uname",      "time"};
   return names;
 }
 
@@ -73,15 +78,19 @@ bool diskExcluded(std::string_view d) {
   for (std::string_view p : {"ram", "loop", "fd"})
     if (d.substr(0, p.size()) == p && digitsFrom(p.size())) return true;
   // (h|s|v|xv)d[a-z]\d+
-  size_t i = d.substr(0, 2) == "xv" ? 2 : (!d.empty() && (d[0] == 'h' || d[0] == 's' || d[0] == 'v')) ? 1 : 0;
+  size_t i = d.substr(0, 2) == "xv"                                        ? 2
+             : (!d.empty() && (d[0] == 'h' || d[0] == 's' || d[0] == 'v')) ? 1
+                                                                           : 0;
   if (i > 0 && i + 1 < d.size() && d[i] == 'd' && lower(d[i + 1]) && digitsFrom(i + 2)) return true;
   // nvme\d+n\d+p\d+
   if (d.substr(0, 4) == "nvme") {
     size_t j = 4, k;
-    for (k = j; k < d.size() && d[k] >= '0' && d[k] <= '9'; ++k) {}
+    for (k = j; k < d.size() && d[k] >= '0' && d[k] <= '9'; ++k) {
+    }
     if (k == j || k >= d.size() || d[k] != 'n') return false;
     j = k + 1;
-    for (k = j; k < d.size() && d[k] >= '0' && d[k] <= '9'; ++k) {}
+    for (k = j; k < d.size() && d[k] >= '0' && d[k] <= '9'; ++k) {
+    }
     if (k == j || k >= d.size() || d[k] != 'p') return false;
     return digitsFrom(k + 1);
   }
@@ -91,11 +100,15 @@ bool diskExcluded(std::string_view d) {
 NodeCollectors::NodeCollectors(NodeConfig config, Clock wall_clock)
     : config_(std::move(config)), wall_clock_(wall_clock ? std::move(wall_clock) : wallNow) {
   static const std::pair<const char*, Fn> kAll[] = {
-      {"cpu", &NodeCollectors::collectCpu},           {"stat", &NodeCollectors::collectStat},
-      {"meminfo", &NodeCollectors::collectMeminfo},   {"loadavg", &NodeCollectors::collectLoadavg},
+      {"cpu", &NodeCollectors::collectCpu},
+      {"stat", &NodeCollectors::collectStat},
+      {"meminfo", &NodeCollectors::collectMeminfo},
+      {"loadavg", &NodeCollectors::collectLoadavg},
       {"filesystem", &NodeCollectors::collectFilesystem},
-      {"netdev", &NodeCollectors::collectNetdev},     {"diskstats", &NodeCollectors::collectDiskstats},
-      {"pressure", &NodeCollectors::collectPressure}, {"uname", &NodeCollectors::collectUname},
+      {"netdev", &NodeCollectors::collectNetdev},
+      {"diskstats", &NodeCollectors::collectDiskstats},
+      {"pressure", &NodeCollectors::collectPressure},
+      {"uname", &NodeCollectors::collectUname},
       {"time", &NodeCollectors::collectTime}};
   const auto& wanted = config_.collectors.empty() ? allCollectorNames() : config_.collectors;
   for (const auto& name : wanted)
@@ -193,8 +206,8 @@ bool NodeCollectors::collectCpu(sdk::MetricsWriter& out) {
     while (values_.size() < names_.size() * 10) values_.push_back(0);
   }
   if (names_.empty()) return false;
-  static const char* const kModes[] = {"user", "nice",    "system", "idle",
-                                       "iowait", "irq",   "softirq", "steal"};
+  static const char* const kModes[] = {"user",   "nice", "system",  "idle",
+                                       "iowait", "irq",  "softirq", "steal"};
   sdk::Labels& l = labels2_;
   l.resize(2);
   l[0].first = "cpu";

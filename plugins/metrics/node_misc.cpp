@@ -46,16 +46,15 @@ bool NodeCollectors::collectPressure(sdk::MetricsWriter& out) {
   if (!read(config_.procfs, "pressure/cpu", buf_) || !parsePsi(buf_, cpu, unused, f1)) return false;
   if (!read(config_.procfs, "pressure/io", buf_) || !parsePsi(buf_, io_some, io_full, f2) || !f2)
     return false;
-  if (!read(config_.procfs, "pressure/memory", buf_) ||
-      !parsePsi(buf_, mem_some, mem_full, f3) || !f3)
+  if (!read(config_.procfs, "pressure/memory", buf_) || !parsePsi(buf_, mem_some, mem_full, f3) ||
+      !f3)
     return false;
   out.counter("node_pressure_cpu_waiting_seconds_total",
               "Total time in seconds that processes have waited for CPU time", cpu);
   out.counter("node_pressure_io_waiting_seconds_total",
               "Total time in seconds that processes have waited due to IO congestion", io_some);
   out.counter("node_pressure_io_stalled_seconds_total",
-              "Total time in seconds no process could make progress due to IO congestion",
-              io_full);
+              "Total time in seconds no process could make progress due to IO congestion", io_full);
   out.counter("node_pressure_memory_waiting_seconds_total",
               "Total time in seconds that processes have waited for memory", mem_some);
   out.counter("node_pressure_memory_stalled_seconds_total",
@@ -68,11 +67,10 @@ bool NodeCollectors::collectUname(sdk::MetricsWriter& out) {
   struct utsname u {};
   if (::uname(&u) != 0) return false;
   // Label names in node_exporter's (sorted) order.
-  sdk::Labels l = {{"domainname", u.domainname}, {"machine", u.machine},
-                   {"nodename", u.nodename},     {"release", u.release},
-                   {"sysname", u.sysname},       {"version", u.version}};
-  out.gauge("node_uname_info",
-            "Labeled system information as provided by the uname system call.", 1, l);
+  sdk::Labels l = {{"domainname", u.domainname}, {"machine", u.machine}, {"nodename", u.nodename},
+                   {"release", u.release},       {"sysname", u.sysname}, {"version", u.version}};
+  out.gauge("node_uname_info", "Labeled system information as provided by the uname system call.",
+            1, l);
   return true;
 }
 

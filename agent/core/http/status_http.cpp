@@ -1,11 +1,11 @@
 #include "agent/core/http/status_http.h"
 
-#include "agent/core/http/gzip.h"
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+
+#include "agent/core/http/gzip.h"
 
 namespace zlh::agent::core {
 namespace {

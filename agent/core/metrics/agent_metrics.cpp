@@ -88,11 +88,10 @@ void AgentMetrics::write(sdk::MetricsWriter& out) const {
   ::getrusage(RUSAGE_SELF, &ru);
   const double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                      double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-              cpu);
+  out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu);
   out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", residentBytes());
-  out.gauge("process_start_time_seconds",
-            "Start time of the process since unix epoch in seconds.", start_time_);
+  out.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+            start_time_);
 }
 
 }  // namespace zlh::agent::core

@@ -39,7 +39,8 @@ TEST(AcceptsGzip, HeaderValues) {
 
 TEST(GzipCompress, RoundTrips) {
   std::string text;
-  for (int i = 0; i < 2000; ++i) text += "node_cpu_seconds_total{cpu=\"" + std::to_string(i) + "\"} 1\n";
+  for (int i = 0; i < 2000; ++i)
+    text += "node_cpu_seconds_total{cpu=\"" + std::to_string(i) + "\"} 1\n";
   std::string z;
   ASSERT_TRUE(gzipCompress(text, z));
   EXPECT_LT(z.size(), text.size() / 4);
@@ -53,7 +54,8 @@ TEST(GzipCompress, RoundTrips) {
 TEST(GzipEncoder, ReusedStateGivesIndependentStreams) {
   GzipEncoder enc;
   std::string a, b = "node_load1 0.5\n", z;
-  for (int i = 0; i < 3000; ++i) a += "node_x_total{device=\"d" + std::to_string(i * 7919) + "\"} 1\n";
+  for (int i = 0; i < 3000; ++i)
+    a += "node_x_total{device=\"d" + std::to_string(i * 7919) + "\"} 1\n";
   for (const std::string* s : {&a, &b, &a, &b}) {
     ASSERT_TRUE(enc.compress(*s, z));
     EXPECT_TRUE(gunzip(z) == *s) << s->size();

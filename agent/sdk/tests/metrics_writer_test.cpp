@@ -140,7 +140,8 @@ TEST(MetricsWriterReset, NextScrapeStartsCleanAndMayChangeTypeOrHelp) {
   w.counter("zlh_a_seconds", "retyped", 1);  // a gauge last time: ok after reset
   EXPECT_TRUE(w.problems().size() == 1u);    // ...but a counter must still end in _total
   w.gauge("zlh_a_seconds", "retyped", 7);
-  EXPECT_EQ(w.text(), "# HELP zlh_a_seconds retyped\n# TYPE zlh_a_seconds gauge\nzlh_a_seconds 7\n");
+  EXPECT_EQ(w.text(),
+            "# HELP zlh_a_seconds retyped\n# TYPE zlh_a_seconds gauge\nzlh_a_seconds 7\n");
 }
 
 TEST(MetricsWriterNames, NodeExporterNamesAreWritable) {

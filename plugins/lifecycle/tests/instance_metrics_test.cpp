@@ -14,8 +14,8 @@ struct InstanceMetricsTest : PluginFixture {
     fs::create_directories(proc.path() / std::to_string(pid));
     std::ofstream(proc.path() / std::to_string(pid) / "stat")
         << pid << " (p) S " << ppid << " 1 1 0 -1 0 0 0 0 0 " << ticks << " 0 0 0 20 0 1 0\n";
-    std::ofstream(proc.path() / std::to_string(pid) / "status") << "Name:\tp\nRssAnon:\t" << rss_kb
-                                                                 << " kB\n";
+    std::ofstream(proc.path() / std::to_string(pid) / "status")
+        << "Name:\tp\nRssAnon:\t" << rss_kb << " kB\n";
   }
 
   std::string scrape() {

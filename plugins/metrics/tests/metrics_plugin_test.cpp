@@ -16,9 +16,9 @@ TEST(MetricsPlugin, DefaultsAndFixtureScrape) {
   sdk::testing::FakePluginContext ctx{"metrics"};
   auto factory = makeFactory();
   EXPECT_EQ(factory->name(), "metrics");
-  auto cfg = factory->configSchema().validate(
-      json{{"procfs", kFixtures + "/proc"}, {"sysfs", kFixtures + "/sys"},
-           {"rootfs", kFixtures + "/root"}});
+  auto cfg = factory->configSchema().validate(json{{"procfs", kFixtures + "/proc"},
+                                                   {"sysfs", kFixtures + "/sys"},
+                                                   {"rootfs", kFixtures + "/root"}});
   ASSERT_TRUE(cfg.ok());
   auto p = factory->create(*cfg, ctx);
   ASSERT_TRUE(p.ok()) << p.error().message;

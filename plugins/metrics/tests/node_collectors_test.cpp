@@ -1,7 +1,6 @@
 #include "plugins/metrics/node_collectors.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -67,7 +66,8 @@ TEST(NodeCollectors, Meminfo) {
   NodeCollectors n(fixtureConfig());
   auto s = run(n, &NodeCollectors::collectMeminfo);
   EXPECT_TRUE(s.problems.empty());
-  EXPECT_TRUE(has(s.text, "# HELP node_memory_MemTotal_bytes Memory information field MemTotal_bytes."));
+  EXPECT_TRUE(
+      has(s.text, "# HELP node_memory_MemTotal_bytes Memory information field MemTotal_bytes."));
   EXPECT_TRUE(has(s.text, "# TYPE node_memory_MemTotal_bytes gauge"));
   EXPECT_TRUE(has(s.text, "node_memory_MemTotal_bytes 25276059648"));
   EXPECT_TRUE(has(s.text, "node_memory_MemAvailable_bytes " +
@@ -107,8 +107,8 @@ TEST(NodeCollectors, FilesystemExclusionsDuplicatesAndErrors) {
   const std::string docker = "{device=\"/dev/vdd\",fstype=\"ext4\",mountpoint=\"/var/lib/docker\"}";
   EXPECT_TRUE(has(s.text, "node_filesystem_device_error" + docker + " 1"));
   EXPECT_EQ(s.text.find("node_filesystem_size_bytes" + docker), std::string::npos);
-  for (const char* gone : {"/proc\"", "/sys\"", "/dev/shm", "/run\"", "/mnt/usb", "overlay",
-                           "cgroup"})
+  for (const char* gone :
+       {"/proc\"", "/sys\"", "/dev/shm", "/run\"", "/mnt/usb", "overlay", "cgroup"})
     EXPECT_EQ(s.text.find(gone), std::string::npos) << gone;
 }
 
@@ -163,9 +163,12 @@ TEST(NodeCollectors, UnameAndTime) {
   auto t = run(n, &NodeCollectors::collectTime);
   EXPECT_TRUE(has(t.text, "node_time_seconds 1700000000.25"));
   EXPECT_NE(t.text.find("node_time_zone_offset_seconds{time_zone=\""), std::string::npos);
-  EXPECT_TRUE(has(t.text, "node_time_clocksource_available_info{clocksource=\"kvm-clock\",device=\"0\"} 1"));
-  EXPECT_TRUE(has(t.text, "node_time_clocksource_available_info{clocksource=\"tsc\",device=\"0\"} 1"));
-  EXPECT_TRUE(has(t.text, "node_time_clocksource_current_info{clocksource=\"tsc\",device=\"0\"} 1"));
+  EXPECT_TRUE(has(
+      t.text, "node_time_clocksource_available_info{clocksource=\"kvm-clock\",device=\"0\"} 1"));
+  EXPECT_TRUE(
+      has(t.text, "node_time_clocksource_available_info{clocksource=\"tsc\",device=\"0\"} 1"));
+  EXPECT_TRUE(
+      has(t.text, "node_time_clocksource_current_info{clocksource=\"tsc\",device=\"0\"} 1"));
 }
 
 TEST(NodeCollectors, MissingFilesFailTheCollectorNotTheScrape) {
@@ -180,8 +183,8 @@ TEST(NodeCollectors, MissingFilesFailTheCollectorNotTheScrape) {
   sdk::MetricsWriter w;
   n.collect(w);
   const std::string text = w.text();
-  for (const char* c : {"cpu", "stat", "meminfo", "loadavg", "filesystem", "netdev", "diskstats",
-                        "pressure"})
+  for (const char* c :
+       {"cpu", "stat", "meminfo", "loadavg", "filesystem", "netdev", "diskstats", "pressure"})
     EXPECT_TRUE(has(text, std::string("node_scrape_collector_success{collector=\"") + c + "\"} 0"))
         << c;
   EXPECT_TRUE(has(text, "node_scrape_collector_success{collector=\"uname\"} 1"));
@@ -220,8 +223,8 @@ TEST(NodeCollectors, CollectorSubsetInGivenOrder) {
 }
 
 TEST(Exclusions, DiskDevicesLikeNodeExporter) {
-  for (const char* d : {"ram0", "loop12", "fd0", "sda1", "hdb2", "vda1", "xvda3", "nvme0n1p1",
-                        "nvme10n2p15"})
+  for (const char* d :
+       {"ram0", "loop12", "fd0", "sda1", "hdb2", "vda1", "xvda3", "nvme0n1p1", "nvme10n2p15"})
     EXPECT_TRUE(diskExcluded(d)) << d;
   for (const char* d : {"sda", "vda", "xvda", "nvme0n1", "zram0", "dm-0", "md0", "sr0", "loop",
                         "nvme0n1p", "sdaa1", "mmcblk0p1"})
@@ -230,9 +233,9 @@ TEST(Exclusions, DiskDevicesLikeNodeExporter) {
 
 TEST(Exclusions, MountPoints) {
   const auto rules = NodeConfig::defaultMountPointsExclude();
-  for (const char* m : {"/dev", "/dev/shm", "/proc", "/sys/fs/cgroup", "/run", "/run/user/0",
-                        "/mnt/x", "/media", "/var/lib/docker/overlay2/a",
-                        "/var/lib/containers/storage/x"})
+  for (const char* m :
+       {"/dev", "/dev/shm", "/proc", "/sys/fs/cgroup", "/run", "/run/user/0", "/mnt/x", "/media",
+        "/var/lib/docker/overlay2/a", "/var/lib/containers/storage/x"})
     EXPECT_TRUE(mountPointExcluded(m, rules)) << m;
   for (const char* m : {"/", "/devices", "/home", "/var/lib/docker", "/srv/run", "/mntx"})
     EXPECT_FALSE(mountPointExcluded(m, rules)) << m;
@@ -245,7 +248,8 @@ namespace zlh::plugins::metrics {
 namespace {
 
 TEST(NodeCollectors, KeptDescriptorsSeeNewContentAndMountChanges) {
-  const fs::path dir = fs::temp_directory_path() / ("zlh_metrics_reread_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("zlh_metrics_reread_" + std::to_string(::getpid()));
   fs::create_directories(dir / "1");
   std::ofstream(dir / "loadavg") << "0.10 0.20 0.30 1/2 3\n";
   std::ofstream(dir / "1" / "mounts") << "/dev/vda / ext4 rw 0 0\n";
@@ -278,8 +282,10 @@ TEST(NodeCollectors, RealProcAndSysRepeatedly) {
     n.collect(w);
     const std::string t = w.text();
     EXPECT_NE(t.find("node_scrape_collector_success{collector=\"cpu\"} 1\n"), std::string::npos);
-    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"meminfo\"} 1\n"), std::string::npos);
-    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"filesystem\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"meminfo\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(t.find("node_scrape_collector_success{collector=\"filesystem\"} 1\n"),
+              std::string::npos);
     EXPECT_NE(t.find("node_memory_MemTotal_bytes "), std::string::npos);
     EXPECT_TRUE(w.problems().empty());
   }
