@@ -121,12 +121,14 @@ void LifecyclePlugin::refreshUsage() {
   std::vector<std::string> ids;
   for (const auto& r : ctx_.instances().list())
     if (processState(r.state) && ctx_.supervisor().alive(r.id)) ids.push_back(r.id);
-  const auto next = std::chrono::seconds(config_.usage_interval_s);
-  if (ids.empty()) return scheduleUsage(next);
+  // The next round is due whatever happens to this one: a shim that never answers status must
+  // not stop the sampling of the others.
+  scheduleUsage(std::chrono::seconds(config_.usage_interval_s));
+  if (ids.empty()) return;
   round->pending = ids.size();
   using Usage = std::map<int, ProcessTreeUsage>;
   using Cgroups = std::map<std::string, std::optional<uint64_t>>;
-  auto apply = guard([this, round, next](Usage usage, Cgroups cg) {
+  auto apply = guard([this, round](Usage usage, Cgroups cg) {
     for (const auto& [id, pid] : round->roots) {
       auto rt = runtimes_.find(id);
       if (rt == runtimes_.end()) continue;
@@ -137,7 +139,6 @@ void LifecyclePlugin::refreshUsage() {
       auto st = round->started.find(id);
       if (st != round->started.end()) rt->second.started_at = st->second;
     }
-    scheduleUsage(next);
   });
   auto finish = [ctx = &ctx_, round, procfs = config_.procfs, apply]() mutable {
     ctx->runBlocking([ctx, round, procfs, apply]() mutable {
