@@ -31,6 +31,31 @@ bool validLabelName(std::string_view name) {
   return true;
 }
 
+void appendEscaped(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+}
+
+void appendValue(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, value);  // shortest round-trip form
+    out.append(buf, res.ptr);
+  }
+}
+
 bool endsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -74,16 +99,7 @@ bool MetricsWriter::validName(std::string_view name) {
 std::string MetricsWriter::escapeLabelValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
+  appendEscaped(out, value);
   return out;
 }
 
@@ -96,12 +112,23 @@ std::string MetricsWriter::formatValue(double value) {
 }
 
 MetricsWriter::Family* MetricsWriter::family(std::string_view name, std::string_view help,
-                                             std::string_view type) {
+                                             const char* type) {
+  // Fast paths: the previous sample's family (collectors write a family's samples together), or
+  // the one after it (after reset(), scrapes write their families in the same order).
+  if (last_ < families_.size() && families_[last_].type == type && families_[last_].name == name)
+    return &families_[last_];
+  const size_t next = last_ == SIZE_MAX ? 0 : last_ + 1;
+  if (next < families_.size() && families_[next].samples.empty() &&
+      std::string_view(families_[next].type) == type && families_[next].name == name &&
+      families_[next].help_src == help) {
+    last_ = next;
+    return &families_[next];
+  }
   if (!validName(name)) {
     problems_.push_back("invalid metric name \"" + std::string(name) + "\"");
     return nullptr;
   }
-  if (type == "counter" && !endsWith(name, "_total")) {
+  if (std::string_view(type) == "counter" && !endsWith(name, "_total")) {
     problems_.push_back("counter " + std::string(name) + " must end in _total");
     return nullptr;
   }
@@ -110,21 +137,30 @@ MetricsWriter::Family* MetricsWriter::family(std::string_view name, std::string_
   auto it = index_.find(name);
   if (it != index_.end()) {
     Family& f = families_[it->second];
-    if (f.type != type) {
-      problems_.push_back(std::string(name) + " written as " + std::string(type) + " and " +
-                          f.type);
+    if (f.samples.empty()) {  // first use since reset(): take this scrape's type and help
+      f.type = type;
+      if (f.help_src != help) {
+        f.help_src.assign(help);
+        f.help = escapeHelp(help);
+      }
+    }
+    if (std::string_view(f.type) != type) {
+      problems_.push_back(std::string(name) + " written as " + type + " and " + f.type);
       return nullptr;
     }
+    last_ = it->second;
     return &f;
   }
+  last_ = families_.size();
   index_.emplace(std::string(name), families_.size());
-  families_.push_back(Family{std::string(name), escapeHelp(help), std::string(type), {}});
+  families_.push_back(Family{std::string(name), escapeHelp(help), std::string(help), type, {}});
   return &families_.back();
 }
 
 void MetricsWriter::sample(Family& f, std::string_view name, const Labels& labels, double value,
                            const std::pair<std::string, std::string>* extra) {
-  std::string line(name);
+  std::string& line = f.samples;  // appended in place: no temporary per sample
+  line += name;
   if (!labels.empty() || extra) {
     line += '{';
     bool first = true;
@@ -133,7 +169,11 @@ void MetricsWriter::sample(Family& f, std::string_view name, const Labels& label
         problems_.push_back(std::string(name) + ": invalid label name \"" + k + "\"");
         return;
       }
-      line += (first ? "" : ",") + k + "=\"" + escapeLabelValue(v) + "\"";
+      if (!first) line += ',';
+      line += k;
+      line += "=\"";
+      appendEscaped(line, v);
+      line += '"';
       first = false;
     };
     for (const auto& [k, v] : labels) add(k, v);
@@ -141,9 +181,8 @@ void MetricsWriter::sample(Family& f, std::string_view name, const Labels& label
     line += '}';
   }
   line += ' ';
-  line += formatValue(value);
+  appendValue(line, value);
   line += '\n';
-  f.samples += line;
 }
 
 void MetricsWriter::counter(std::string_view name, std::string_view help, double value,
@@ -176,11 +215,21 @@ void MetricsWriter::histogram(std::string_view name, std::string_view help,
   sample(*f, base + "_count", labels, double(data.count));
 }
 
+void MetricsWriter::reset() {
+  for (auto& f : families_) f.samples.clear();
+  problems_.clear();
+  last_ = SIZE_MAX;
+}
+
 std::string MetricsWriter::text() const {
   std::string out;
+  size_t size = 0;
+  for (const auto& f : families_) size += 2 * f.name.size() + f.help.size() + f.samples.size() + 32;
+  out.reserve(size);
   for (const auto& f : families_) {
-    out += "# HELP " + f.name + " " + f.help + "\n";
-    out += "# TYPE " + f.name + " " + f.type + "\n";
+    if (f.samples.empty()) continue;
+    out.append("# HELP ").append(f.name).append(" ").append(f.help).append("\n");
+    out.append("# TYPE ").append(f.name).append(" ").append(f.type).append("\n");
     out += f.samples;
   }
   return out;

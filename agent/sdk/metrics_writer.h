@@ -40,7 +40,12 @@ std::vector<double> defaultDurationBuckets();
 
 /// Collects samples during one scrape. Names must match `[a-zA-Z_:][a-zA-Z0-9_:]*` and carry their
 /// unit (`_seconds`, `_bytes`); counters must end in `_total`. A sample that breaks these rules is
-/// not written: it is listed in problems(), which the core logs.
+/// not written: it is listed in problems(), which the core logs. The unit suffix is a convention
+/// the writer does not check, so node_exporter's own names (`node_load1`, `node_uname_info`,
+/// `node_memory_MemTotal_bytes`) are written as they are.
+///
+/// Cost: a scrape writes hundreds of samples, so samples are appended straight into their
+/// family's text and consecutive samples of one family skip the name lookup.
 class MetricsWriter {
  public:
   void counter(std::string_view name, std::string_view help, double value,
@@ -49,8 +54,11 @@ class MetricsWriter {
   void histogram(std::string_view name, std::string_view help, const HistogramData& data,
                  const Labels& labels = {});
 
-  /// The exposition text: families in first-use order.
+  /// The exposition text: families in first-use order; families without samples are left out.
   std::string text() const;
+  /// Starts a new scrape: drops samples and problems but keeps the families' buffers, so a
+  /// writer kept between scrapes stops allocating once it has seen a full scrape.
+  void reset();
   const std::vector<std::string>& problems() const { return problems_; }
 
   /// Escapes a label value: backslash, double quote and newline.
@@ -62,15 +70,17 @@ class MetricsWriter {
  private:
   struct Family {
     std::string name;
-    std::string help;
-    std::string type;
-    std::string samples;  // finished lines
+    std::string help;      // escaped
+    std::string help_src;  // as given, to notice a change after reset()
+    const char* type;      // "counter" | "gauge" | "histogram"
+    std::string samples;   // finished lines
   };
-  Family* family(std::string_view name, std::string_view help, std::string_view type);
+  Family* family(std::string_view name, std::string_view help, const char* type);
   void sample(Family& f, std::string_view name, const Labels& labels, double value,
               const std::pair<std::string, std::string>* extra = nullptr);
 
   std::vector<Family> families_;
+  size_t last_ = SIZE_MAX;  // family of the previous sample
   std::map<std::string, size_t, std::less<>> index_;
   std::vector<std::string> problems_;
 };

@@ -20,6 +20,9 @@ struct LifecycleConfig {
   uint32_t start_timeout_s = 60;      ///< spawn -> shim serving
   uint32_t kill_timeout_s = 15;       ///< SIGKILL -> exit seen
   uint64_t max_artifact_bytes = 4ull << 30;
+  uint32_t usage_interval_s = 10;        ///< CPU/memory of instance processes: sampled this often
+  uint32_t disk_usage_interval_s = 300;  ///< instance dir sizes: walked this often
+  std::string procfs = "/proc";
   std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
   const std::string& listenHost() const { return bind_host.empty() ? public_host : bind_host; }

@@ -45,6 +45,11 @@ sdk::ConfigSchema lifecycleConfigSchema() {
       .range(1, 3600);
   s.addInt("kill_timeout_s", "How long to wait for an exit after SIGKILL", 15).range(1, 600);
   s.addInt("max_artifact_mb", "Largest install artifact downloaded", 4096).range(1, 1 << 20);
+  s.addInt("usage_interval_s", "How often instance CPU and memory are sampled (metrics)", 10)
+      .range(1, 3600);
+  s.addInt("disk_usage_interval_s", "How often instance directory sizes are measured (metrics)",
+           300)
+      .range(10, 86400);
   return s;
 }
 
@@ -61,6 +66,8 @@ sdk::Result<LifecycleConfig> lifecycleConfigFrom(const sdk::ConfigValues& v) {
   c.start_timeout_s = uint32_t(v.getInt("start_timeout_s"));
   c.kill_timeout_s = uint32_t(v.getInt("kill_timeout_s"));
   c.max_artifact_bytes = uint64_t(v.getInt("max_artifact_mb")) << 20;
+  c.usage_interval_s = uint32_t(v.getInt("usage_interval_s"));
+  c.disk_usage_interval_s = uint32_t(v.getInt("disk_usage_interval_s"));
   if (c.public_host.empty())
     return sdk::makeError(sdk::ErrorCode::kInvalidArgument, "public_host: must not be empty");
   if (const char* path = std::getenv("PATH"); path && *path) c.path_env = path;

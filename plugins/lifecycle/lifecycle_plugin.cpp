@@ -52,11 +52,15 @@ sdk::Status LifecyclePlugin::start() {
   exit_sub_ = ctx_.supervisor().onExit(
       guard([this](const std::string& id, const sdk::ExitRecord& exit) { onExit(id, exit); }));
   adoptAll();
+  scheduleUsage(std::chrono::milliseconds(500));
+  scheduleDisk(std::chrono::seconds(2));
   return {};
 }
 
 void LifecyclePlugin::stop() {
   exit_sub_.reset();
+  usage_timer_.reset();
+  disk_timer_.reset();
   // Processes live on (their shims do); jobs still waiting are told the agent is going away.
   for (auto& [id, rt] : runtimes_) {
     if (!rt.action) continue;
@@ -119,6 +123,7 @@ void LifecyclePlugin::collectMetrics(sdk::MetricsWriter& out) {
               double(installs_failed_.load()), {{"result", "error"}});
   out.histogram("zlh_lifecycle_readiness_duration_seconds",
                 "Time from spawn to passing the readiness checks.", readiness_seconds_.snapshot());
+  writeInstanceMetrics(out);
 }
 
 json LifecyclePlugin::view(const Record& r) const {

@@ -18,6 +18,7 @@
 #include "agent/sdk/plugin.h"
 #include "agent/sdk/plugin_context.h"
 #include "plugins/lifecycle/crash_policy.h"
+#include "plugins/lifecycle/instance_usage.h"
 #include "plugins/lifecycle/lifecycle_config.h"
 #include "plugins/lifecycle/port_allocator.h"
 #include "plugins/lifecycle/probes.h"
@@ -83,6 +84,12 @@ class LifecyclePlugin : public agent::sdk::Plugin {
     agent::sdk::TimerPtr probe_timer, readiness_timer, restart_timer, stable_timer, adopt_timer;
     CrashTracker crashes;
     std::optional<SlpStatus> last_ping;
+    // instance_metrics.cpp: sampled on timers, written on scrapes.
+    uint64_t restarts = 0;  ///< automatic restarts after a crash, since the agent started
+    std::optional<ProcessTreeUsage> usage;
+    std::optional<uint64_t> cgroup_memory;
+    std::optional<uint64_t> disk_bytes;
+    std::optional<double> started_at;  ///< process start, seconds since the epoch (from the shim)
   };
   using Reply = agent::sdk::JobReply;
   using Record = agent::sdk::InstanceRecord;
@@ -154,6 +161,13 @@ class LifecyclePlugin : public agent::sdk::Plugin {
   void onHealth(const std::string& id, Runtime& rt, const agent::sdk::Status& status);
   void onReadinessTimeout(const std::string& id, uint64_t generation);
 
+  // instance_metrics.cpp
+  void writeInstanceMetrics(agent::sdk::MetricsWriter& out);
+  void scheduleUsage(std::chrono::milliseconds delay);
+  void refreshUsage();
+  void scheduleDisk(std::chrono::milliseconds delay);
+  void refreshDisk();
+
   // adoption.cpp
   void adoptAll();
   void adoptOne(const Record& rec);
@@ -169,6 +183,7 @@ class LifecyclePlugin : public agent::sdk::Plugin {
   uint64_t next_action_id_ = 0;
   std::atomic<uint64_t> crashes_total_{0}, restarts_total_{0}, installs_ok_{0}, installs_failed_{0};
   agent::sdk::Histogram readiness_seconds_;
+  agent::sdk::TimerPtr usage_timer_, disk_timer_;
 };
 
 }  // namespace zlh::plugins::lifecycle

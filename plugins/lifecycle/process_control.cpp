@@ -223,6 +223,7 @@ void LifecyclePlugin::autoRestart(const std::string& id) {
   if (!rec || rec->state != InstanceState::kCrashed || rec->desired_state != "running" || rt.action)
     return;
   restarts_total_++;
+  rt.restarts++;
   if (auto st = startProcess(id, "restart after crash"); !st.ok())
     (void)transition(id, InstanceState::kFailed, "restart failed: " + st.error().message);
 }

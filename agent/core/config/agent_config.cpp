@@ -173,7 +173,7 @@ const sdk::ConfigSchema& agentConfigSchema() {
     s.addString("log.level", "Log level", "info")
         .oneOf({"trace", "debug", "info", "warn", "error"});
     s.addStringList("plugins.enabled",
-                    "Built-in plugins to run; default: system, lifecycle and console (where built)",
+                    "Built-in plugins to run; default: system, lifecycle, console and metrics (where built)",
                     std::vector<std::string>{"system"});
     return s;
   }();

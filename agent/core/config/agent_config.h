@@ -16,7 +16,7 @@ namespace zlh::agent::core {
 
 inline constexpr const char* kDefaultConfigFile = "/etc/zlh-agent/agent.toml";
 /// `[plugins] enabled` when the key is absent: these, where built in.
-inline constexpr const char* kDefaultPlugins[] = {"system", "lifecycle", "console"};
+inline constexpr const char* kDefaultPlugins[] = {"system", "lifecycle", "console", "metrics"};
 
 struct AgentConfig {
   std::filesystem::path file;

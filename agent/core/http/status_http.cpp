@@ -5,6 +5,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "agent/core/http/gzip.h"
+
 namespace zlh::agent::core {
 namespace {
 using nlohmann::json;
@@ -33,6 +35,11 @@ HttpResponse StatusHttp::handle(const HttpRequest& req) {
   if (req.path == "/metrics") {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = renderMetrics();
+    r.vary_accept_encoding = true;
+    if (acceptsGzip(req.accept_encoding) && gzip_.compress(r.body, gzip_buf_)) {
+      r.body.swap(gzip_buf_);
+      r.content_encoding = "gzip";
+    }
   } else {
     r.body = renderHealth();
   }
@@ -41,7 +48,8 @@ HttpResponse StatusHttp::handle(const HttpRequest& req) {
 
 std::string StatusHttp::renderMetrics() {
   const auto started = std::chrono::steady_clock::now();
-  sdk::MetricsWriter out;
+  sdk::MetricsWriter& out = writer_;
+  out.reset();
   deps_.metrics->write(out);
   deps_.host->collectMetrics(out);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/core/http/gzip.h"
 #include "agent/core/metrics/agent_metrics.h"
 #include "agent/core/plugins/plugin_host.h"
 #include "agent/core/transport/transport.h"
@@ -33,6 +34,9 @@ class StatusHttp : public HttpHandler {
  private:
   Deps deps_;
   Transport* transport_ = nullptr;
+  sdk::MetricsWriter writer_;  // kept between scrapes: reset() reuses its buffers
+  std::string gzip_buf_;
+  GzipEncoder gzip_;
 };
 
 }  // namespace zlh::agent::core

@@ -184,6 +184,7 @@ void Link::onLinkClosed(uint64_t link, LinkClosed info) {
 void Link::linkDown(const std::string& why, DialResult outcome) {
   if (state_ == State::kConnected) {
     metrics_.setLinkUp(false);
+    metrics_.countLinkLost();
     spdlog::warn("link down: {}", why);
   } else {
     metrics_.countDial(outcome);

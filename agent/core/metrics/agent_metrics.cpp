@@ -1,10 +1,37 @@
 #include "agent/core/metrics/agent_metrics.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 namespace zlh::agent::core {
 namespace {
 const char* dialName(int r) { return r == 0 ? "ok" : r == 1 ? "refused" : "error"; }
 const char* outcomeName(int o) { return o == 0 ? "ok" : o == 1 ? "error" : "redelivered"; }
+
+// Resident bytes from /proc/self/statm (second field, pages): one small read.
+double residentBytes() {
+  char buf[128];
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+  return double(resident) * double(::sysconf(_SC_PAGESIZE));
+}
 }  // namespace
+
+AgentMetrics::AgentMetrics(std::string version) : version_(std::move(version)) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  start_time_ = double(tv.tv_sec) + double(tv.tv_usec) / 1e6;  // close enough to exec time
+}
 
 void AgentMetrics::countJob(const std::string& plugin, const std::string& kind,
                             JobOutcome outcome) {
@@ -55,6 +82,16 @@ void AgentMetrics::write(sdk::MetricsWriter& out) const {
   }
   out.counter("zlh_agent_events_dropped_total",
               "Events dropped because the offline queue was full.", double(events_dropped_));
+  out.counter("zlh_agent_link_lost_total", "Welcomed links that were lost (the agent redials).",
+              double(links_lost_));
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu);
+  out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", residentBytes());
+  out.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+            start_time_);
 }
 
 }  // namespace zlh::agent::core

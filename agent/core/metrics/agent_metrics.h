@@ -17,10 +17,12 @@ enum class JobOutcome { kOk, kError, kRedelivered };
 
 class AgentMetrics {
  public:
-  explicit AgentMetrics(std::string version) : version_(std::move(version)) {}
+  explicit AgentMetrics(std::string version);
 
   void setLinkUp(bool up) { link_up_ = up; }
   void countDial(DialResult r) { ++dials_[int(r)]; }
+  /// A welcomed link was lost (not counted when the agent stops).
+  void countLinkLost() { ++links_lost_; }
   void countJob(const std::string& plugin, const std::string& kind, JobOutcome outcome);
   void observeJobDuration(const std::string& kind, std::chrono::duration<double> d);
   void setPluginUp(const std::string& plugin, bool up) { plugin_up_[plugin] = up; }
@@ -31,8 +33,10 @@ class AgentMetrics {
   uint64_t pluginFailures(const std::string& plugin) const;
   uint64_t jobs(const std::string& plugin, const std::string& kind, JobOutcome outcome) const;
   uint64_t eventsDropped() const { return events_dropped_; }
+  uint64_t linksLost() const { return links_lost_; }
 
-  /// Writes the agent's families (not the plugins'; not the scrape duration).
+  /// Writes the agent's families (not the plugins'; not the scrape duration), with the standard
+  /// process_* families of the agent process (CPU, resident memory, start time).
   void write(sdk::MetricsWriter& out) const;
 
  private:
@@ -44,6 +48,8 @@ class AgentMetrics {
   std::map<std::string, bool> plugin_up_;
   std::map<std::string, uint64_t> plugin_failures_;
   uint64_t events_dropped_ = 0;
+  uint64_t links_lost_ = 0;
+  double start_time_ = 0;  // process start, seconds since the epoch
 };
 
 }  // namespace zlh::agent::core

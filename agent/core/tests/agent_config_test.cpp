@@ -196,10 +196,12 @@ TEST_F(AgentConfigInstancesTest, DefaultPluginsAreSystemAndLifecycleWhereBuilt) 
   EXPECT_EQ(r->enabled_plugins, std::vector<std::string>{"system"});
   testing::TestFactory lifecycle{testing::TestPluginSpec{"lifecycle", {"lifecycle.start"}}};
   testing::TestFactory console{testing::TestPluginSpec{"console", {}}};
+  testing::TestFactory metrics{testing::TestPluginSpec{"metrics", {}}};
   std::ofstream(file_) << base();
-  auto with = loadAgentConfig(file_, {&system_, &lifecycle, &console, &other_});
+  auto with = loadAgentConfig(file_, {&system_, &lifecycle, &console, &metrics, &other_});
   ASSERT_TRUE(with.ok()) << with.error().message;
-  EXPECT_EQ(with->enabled_plugins, (std::vector<std::string>{"system", "lifecycle", "console"}));
+  EXPECT_EQ(with->enabled_plugins,
+            (std::vector<std::string>{"system", "lifecycle", "console", "metrics"}));
   std::ofstream(file_) << base() + "[plugins]\nenabled = [\"system\"]\n";
   auto explicit_list = loadAgentConfig(file_, {&system_, &lifecycle, &other_});
   ASSERT_TRUE(explicit_list.ok());

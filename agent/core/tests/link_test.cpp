@@ -160,6 +160,13 @@ TEST_F(LinkTest, StaleLinksAreIgnored) {
   EXPECT_TRUE(net_.sentOfType("hello").empty());
 }
 
+TEST_F(LinkTest, LostLinksAreCountedButNotAStop) {
+  openAndWelcome();
+  link_->onLinkClosed(1, LinkClosed{true, 0, 1006, "gone"});
+  EXPECT_EQ(metrics_.linksLost(), 1u);
+  EXPECT_EQ(metrics_.dials(DialResult::kError), 0u);  // it was a link, not a failed dial
+}
+
 TEST_F(LinkTest, StopClosesWithGoingAwayAndCallsDone) {
   openAndWelcome();
   bool done = false;
@@ -169,6 +176,7 @@ TEST_F(LinkTest, StopClosesWithGoingAwayAndCallsDone) {
   EXPECT_FALSE(done);
   link_->onLinkClosed(1, LinkClosed{true, 0, 0, "closed"});
   EXPECT_TRUE(done);
+  EXPECT_EQ(metrics_.linksLost(), 0u);
 }
 
 TEST(Events, OnlyKnownEventTypesWithTheirShape) {

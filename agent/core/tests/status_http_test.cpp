@@ -28,7 +28,7 @@ class StatusHttpTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   HttpResponse get(const std::string& path, const std::string& method = "GET") {
-    return http_->handle(HttpRequest{1, method, path});
+    return http_->handle(HttpRequest{1, method, path, ""});
   }
 
   EventLoop loop_{1};
@@ -54,6 +54,23 @@ TEST_F(StatusHttpTest, HealthzReportsLinkAndPlugins) {
   EXPECT_EQ(json::parse(get("/healthz").body)["status"], "ok");
 }
 
+TEST_F(StatusHttpTest, MetricsGzipOnlyWhenAccepted) {
+  auto plain = get("/metrics");
+  EXPECT_EQ(plain.content_encoding, "");
+  EXPECT_TRUE(plain.vary_accept_encoding);
+  HttpRequest req{2, "GET", "/metrics", "deflate, gzip"};
+  auto z = http_->handle(req);
+  EXPECT_EQ(z.content_encoding, "gzip");
+  ASSERT_GE(z.body.size(), 2u);
+  EXPECT_EQ(uint8_t(z.body[0]), 0x1f);
+  EXPECT_LT(z.body.size(), plain.body.size());
+  req.accept_encoding = "gzip;q=0";
+  EXPECT_EQ(http_->handle(req).content_encoding, "");
+  req.path = "/healthz";
+  req.accept_encoding = "gzip";
+  EXPECT_EQ(http_->handle(req).content_encoding, "");  // small JSON: never compressed
+}
+
 TEST_F(StatusHttpTest, MetricsHasTheAgentFamilies) {
   metrics_.countDial(DialResult::kRefused);
   metrics_.setLinkUp(true);
@@ -67,6 +84,8 @@ TEST_F(StatusHttpTest, MetricsHasTheAgentFamilies) {
         "zlh_agent_plugin_up{plugin=\"system\"} 1\n",
         "zlh_agent_plugin_failures_total{plugin=\"system\"} 0\n",
         "zlh_agent_events_dropped_total 0\n", "# TYPE zlh_agent_scrape_duration_seconds gauge\n",
+        "zlh_agent_link_lost_total 0\n", "# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_resident_memory_bytes gauge\n", "process_start_time_seconds 1",
         "zlh_system_runs_total 0\n"})
     EXPECT_NE(r.body.find(needle), std::string::npos) << needle << "\n" << r.body;
 }

@@ -179,6 +179,13 @@ int LwsTransport::onHttp(lws* wsi, lws_callback_reasons reason, uint64_t* pss, v
       req.method = methodOf(wsi);
       req.path = in ? std::string(static_cast<const char*>(in), len) : "/";
       if (auto q = req.path.find('?'); q != std::string::npos) req.path.resize(q);
+      if (const int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+          n > 0 && n < 1024) {
+        req.accept_encoding.resize(size_t(n) + 1);
+        const int got =
+            lws_hdr_copy(wsi, req.accept_encoding.data(), n + 1, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+        req.accept_encoding.resize(got > 0 ? size_t(got) : 0);
+      }
       HttpExchange& ex = http_[id];
       ex.wsi = wsi;
       ex.close_after = req.method != "GET";  // do not parse a body we never read
@@ -217,6 +224,18 @@ int LwsTransport::onHttpWritable(lws* wsi, HttpExchange& ex) {
         lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("allow:"),
                                     reinterpret_cast<const unsigned char*>(r.allow.data()),
                                     int(r.allow.size()), &p, end))
+      return -1;
+    if (!r.content_encoding.empty() &&
+        lws_add_http_header_by_token(
+            wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING,
+            reinterpret_cast<const unsigned char*>(r.content_encoding.data()),
+            int(r.content_encoding.size()), &p, end))
+      return -1;
+    static const char kVary[] = "Accept-Encoding";
+    if (r.vary_accept_encoding &&
+        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("vary:"),
+                                    reinterpret_cast<const unsigned char*>(kVary),
+                                    int(sizeof kVary - 1), &p, end))
       return -1;
     if (ex.close_after &&
         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,

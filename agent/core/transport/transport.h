@@ -53,15 +53,18 @@ class LinkHandler {
 
 struct HttpRequest {
   uint64_t id = 0;
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
+  std::string method;           // "GET", "POST", ...
+  std::string path;             // without the query string
+  std::string accept_encoding;  // the Accept-Encoding header, "" when absent
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::string allow;  // value of an Allow header (405), empty for none
+  std::string allow;                  // value of an Allow header (405), empty for none
+  std::string content_encoding;       // e.g. "gzip" (the body is already encoded), empty for none
+  bool vary_accept_encoding = false;  // "Vary: Accept-Encoding": the body depends on it
 };
 
 class HttpHandler {

@@ -115,3 +115,44 @@ TEST(MetricsWriter, PassesPromtoolCheckMetrics) {
 
 }  // namespace
 }  // namespace zlh::agent::sdk
+
+namespace zlh::agent::sdk {
+namespace {
+
+TEST(MetricsWriterReset, NextScrapeStartsCleanAndMayChangeTypeOrHelp) {
+  MetricsWriter w;
+  w.gauge("zlh_a_seconds", "A.", 1, {{"k", "v"}});
+  w.counter("zlh_b_total", "B.", 2);
+  w.counter("zlh_b", "no _total", 3);  // a problem
+  ASSERT_EQ(w.problems().size(), 1u);
+  w.reset();
+  EXPECT_TRUE(w.problems().empty());
+  EXPECT_EQ(w.text(), "");  // families without samples are left out
+  w.counter("zlh_b_total", "B, new help.", 4);
+  w.counter("zlh_a_seconds_total", "A2.", 5);
+  w.gauge("zlh_b_total", "again", 6);  // conflicting type within one scrape: refused
+  EXPECT_EQ(w.text(),
+            "# HELP zlh_b_total B, new help.\n# TYPE zlh_b_total counter\nzlh_b_total 4\n"
+            "# HELP zlh_a_seconds_total A2.\n# TYPE zlh_a_seconds_total counter\n"
+            "zlh_a_seconds_total 5\n");
+  ASSERT_EQ(w.problems().size(), 1u);
+  w.reset();
+  w.counter("zlh_a_seconds", "retyped", 1);  // a gauge last time: ok after reset
+  EXPECT_TRUE(w.problems().size() == 1u);    // ...but a counter must still end in _total
+  w.gauge("zlh_a_seconds", "retyped", 7);
+  EXPECT_EQ(w.text(),
+            "# HELP zlh_a_seconds retyped\n# TYPE zlh_a_seconds gauge\nzlh_a_seconds 7\n");
+}
+
+TEST(MetricsWriterNames, NodeExporterNamesAreWritable) {
+  MetricsWriter w;
+  w.gauge("node_load1", "1m load average.", 0.5);
+  w.gauge("node_uname_info", "uname", 1, {{"sysname", "Linux"}});
+  w.gauge("node_memory_MemTotal_bytes", "Memory information field MemTotal_bytes.", 1024);
+  w.gauge("node_memory_HugePages_Total", "Memory information field HugePages_Total.", 0);
+  EXPECT_TRUE(w.problems().empty());
+  EXPECT_NE(w.text().find("node_memory_MemTotal_bytes 1024\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zlh::agent::sdk
