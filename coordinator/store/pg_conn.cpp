@@ -130,9 +130,13 @@ proto::Result<std::unique_ptr<Conn>> Conn::connect(const std::string& url, bool 
   std::string redacted = redactUrl(url);
   std::string secret = decodedPassword(url);
   // Ours first: with expand_dbname the URL's own settings override them.
+  // TCP keepalives: a server that vanished without a FIN (host down, network cut) is noticed
+  // in about a minute instead of the kernel's two hours.
   const char* keys[] = {"connect_timeout", "fallback_application_name", "client_encoding",
+                        "keepalives_idle", "keepalives_interval", "keepalives_count",
                         "dbname", nullptr};
-  const char* values[] = {kConnectTimeoutS, "zlh-coordinator", "UTF8", url.c_str(), nullptr};
+  const char* values[] = {kConnectTimeoutS, "zlh-coordinator", "UTF8", "30", "10", "3",
+                          url.c_str(), nullptr};
   PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!c) return makeError(ErrorCode::kUnavailable, "connect to " + redacted + ": out of memory");
   if (PQstatus(c) != CONNECTION_OK) {

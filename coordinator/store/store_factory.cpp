@@ -2,6 +2,7 @@
 #include <libpq-fe.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,7 +27,25 @@ Status checkPostgresUrl(const std::string& url) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
   if (opts) {
+    // libpq checks ports only when connecting; a config check should catch a typo.
+    std::string bad_port;
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+      if (std::string_view(o->keyword) != "port" || !o->val) continue;
+      std::string_view ports(o->val);
+      for (size_t start = 0; start <= ports.size();) {
+        size_t end = std::min(ports.find(',', start), ports.size());
+        std::string_view p = ports.substr(start, end - start);
+        bool digits = !p.empty() && p.size() <= 5 &&
+                      p.find_first_not_of("0123456789") == std::string_view::npos;
+        if (!p.empty() && (!digits || std::stoi(std::string(p)) > 65535)) bad_port = p;
+        start = end + 1;
+      }
+    }
     PQconninfoFree(opts);
+    if (!bad_port.empty())
+      return makeError(ErrorCode::kInvalidArgument,
+                       "bad postgres URL " + pg::redactUrl(url) + ": invalid port \"" +
+                           pg::scrubUrlSecrets(bad_port, url) + "\"");
     return {};
   }
   std::string msg = err ? err : "out of memory";
