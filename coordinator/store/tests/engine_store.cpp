@@ -37,6 +37,10 @@ std::string engineName(const ::testing::TestParamInfo<Engine>& info) {
   return info.param == Engine::kSqlite ? "sqlite" : "postgres";
 }
 
+void PrintTo(Engine engine, std::ostream* os) {
+  *os << (engine == Engine::kSqlite ? "sqlite" : "postgres");
+}
+
 bool EngineStore::required() {
   const char* v = std::getenv("ZLH_REQUIRE_PG");
   return v && std::string(v) == "1";

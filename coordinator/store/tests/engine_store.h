@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ enum class Engine { kSqlite, kPostgres };
 
 /// Parameter names for INSTANTIATE_TEST_SUITE_P: "sqlite", "postgres".
 std::string engineName(const ::testing::TestParamInfo<Engine>& info);
+/// How GoogleTest prints the parameter (and so how CTest names the case).
+void PrintTo(Engine engine, std::ostream* os);
 
 class EngineStore {
  public:
