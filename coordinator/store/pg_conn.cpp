@@ -8,7 +8,9 @@ namespace {
 using proto::ErrorCode;
 using proto::makeError;
 
-constexpr const char* kConnectTimeoutS = "10";
+// Calls block the thread that makes them (the logic thread, or the network thread for upgrade
+// checks): a black-holed server must not hold it for long. libpq's minimum is 2 s.
+constexpr const char* kConnectTimeoutS = "5";
 
 // libpq messages end in newlines and may span lines; one log line wants one line.
 std::string oneLine(std::string s) {
@@ -176,9 +178,14 @@ proto::Status Conn::ensureConnected(std::string_view context) {
   if (in_tx_)  // the transaction died with the connection: the caller must start again
     return makeError(ErrorCode::kUnavailable,
                      std::string(context) + ": connection to " + redacted_ + " lost");
+  last_state_.clear();
+  auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_)
+    return makeError(ErrorCode::kUnavailable, std::string(context) + ": database " + redacted_ +
+                                                  " unreachable (reconnecting at most once a second)");
   PQreset(c_);
   if (PQstatus(c_) != CONNECTION_OK) {
-    last_state_.clear();
+    retry_at_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     return makeError(ErrorCode::kUnavailable, std::string(context) + ": reconnect to " +
                                                   redacted_ + ": " + scrub(PQerrorMessage(c_)));
   }

@@ -3,6 +3,7 @@
 // PQexecParams (text format); SQL text is always a constant.
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -60,6 +61,8 @@ inline constexpr std::string_view kForeignKeyViolation = "23503";
 /// One connection. Not thread-safe: one thread at a time (the Store contract). A lost connection
 /// fails the statement with Unavailable; the next statement outside a transaction reconnects
 /// (PQreset) first, so a database restart costs the callers one failed request, not a restart.
+/// Calls block (the store is synchronous): after a failed reconnect, calls fail at once for
+/// kReconnectBackoff instead of each waiting up to connect_timeout for an unreachable server.
 class Conn {
  public:
   /// Connects to a libpq URI (postgres:// or postgresql://). `redacted` names the database in
@@ -97,7 +100,10 @@ class Conn {
   std::string last_state_;
   bool read_only_;
   bool in_tx_ = false;
+  std::chrono::steady_clock::time_point retry_at_{};
 };
+
+inline constexpr auto kReconnectBackoff = std::chrono::seconds(1);
 
 /// BEGIN (READ COMMITTED) on construction, ROLLBACK on destruction unless commit() succeeded.
 /// Writes that decide on a row they read take it FOR UPDATE; unique indexes decide races.

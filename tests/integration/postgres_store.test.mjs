@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort, http, run, tempDir, waitFor } from '../lib/harness.mjs';
@@ -38,6 +39,28 @@ after(() => {
 
 function assertNoPassword(text, what) {
   if (PASSWORD) assert.ok(!text.includes(PASSWORD), `${what} shows the database password: ${text}`);
+}
+
+// A TCP proxy in front of the database: close() is the server going away (every connection
+// cut, the port refusing), open() brings it back on the same port.
+async function dbProxy(host, port) {
+  const sockets = new Set();
+  const p = { port: await freePort(), server: null };
+  p.open = () => new Promise((resolve, reject) => {
+    p.server = net.createServer((client) => {
+      const upstream = net.connect(port, host);
+      for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); }
+      client.pipe(upstream).pipe(client);
+    });
+    p.server.once('error', reject);
+    p.server.listen(p.port, '127.0.0.1', resolve);
+  });
+  p.close = () => new Promise((resolve) => {
+    for (const s of sockets) s.destroy();
+    p.server.close(resolve);
+  });
+  await p.open();
+  return p;
 }
 
 function configFile(dir, url) {
@@ -105,6 +128,44 @@ describe('coordinator on PostgreSQL', { skip }, () => {
     } finally {
       await c.stop();
     }
+    assertNoPassword(c.proc.log(), 'the coordinator log');
+  });
+
+  test('the database going away and coming back: 503s, fast, then a reconnect', async () => {
+    const db = newDatabase();
+    const direct = new URL(db.url);
+    const proxy = await dbProxy(direct.hostname, Number(direct.port));
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const c = await (await Coordinator.create({ databaseUrl: viaProxy.toString() })).start();
+    try {
+      assert.equal((await http('GET', `${c.url}/healthz`)).status, 200);
+      await proxy.close();
+      const lost = await http('GET', `${c.url}/healthz`);
+      assert.equal(lost.status, 503, lost.text);
+      // While the port refuses, a reconnect is tried at most once a second; the calls between
+      // fail at once rather than each waiting for a connection.
+      const t0 = Date.now();
+      const errors = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await http('GET', `${c.url}/healthz`);
+        assert.equal(r.status, 503, r.text);
+        assertNoPassword(r.text, '/healthz');
+        errors.push(r.body.checks.db.error);
+      }
+      assert.ok(Date.now() - t0 < 1000, `503s took ${Date.now() - t0} ms`);
+      assert.match(errors[0], /reconnect to postgresql:\/\/zlh:\*\*\*@/);
+      assert.match(errors[2], /unreachable \(reconnecting at most once a second\)/);
+      await proxy.open();
+      await waitFor('healthz 200 after the database is back', async () =>
+        (await http('GET', `${c.url}/healthz`)).status === 200, { timeoutMs: 10000 });
+      const node = await c.api('POST', '/api/v1/nodes', { body: { name: 'after-outage' } });
+      assert.equal(node.status, 201, node.text);
+    } finally {
+      await c.stop();
+      await proxy.close();
+    }
+    assert.ok(!/AddressSanitizer|Segmentation/.test(c.proc.log()));
     assertNoPassword(c.proc.log(), 'the coordinator log');
   });
 
