@@ -26,6 +26,8 @@ std::optional<std::string> errorText(const std::optional<proto::Error>& error) {
   return dumpJson(json{{"code", proto::toWire(error->code)}, {"message", error->message}});
 }
 
-std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dumpJson(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace zlh::coordinator::store::columns

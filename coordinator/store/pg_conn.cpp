@@ -26,8 +26,8 @@ ErrorCode codeFor(std::string_view state) {
   if (cls == "23") return ErrorCode::kConflict;  // integrity constraint violation
   // connection exception, insufficient resources, operator intervention (shutdown), lock
   // not available, serialization failure / deadlock (retry later), read-only transaction.
-  if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "55P03" ||
-      cls == "40" || state == "25006")
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "55P03" || cls == "40" ||
+      state == "25006")
     return ErrorCode::kUnavailable;
   return ErrorCode::kInternal;
 }
@@ -92,7 +92,8 @@ std::string redactUrl(std::string_view url) {
 
 std::string scrubUrlSecrets(std::string text, std::string_view url) {
   text = scrubSecret(std::move(text), rawUserinfoPassword(url));
-  for (size_t p = url.find("password="); p != std::string_view::npos; p = url.find("password=", p + 1)) {
+  for (size_t p = url.find("password="); p != std::string_view::npos;
+       p = url.find("password=", p + 1)) {
     std::string_view value = url.substr(p + 9);
     text = scrubSecret(std::move(text), value.substr(0, value.find('&')));
   }
@@ -134,11 +135,11 @@ proto::Result<std::unique_ptr<Conn>> Conn::connect(const std::string& url, bool 
   // Ours first: with expand_dbname the URL's own settings override them.
   // TCP keepalives: a server that vanished without a FIN (host down, network cut) is noticed
   // in about a minute instead of the kernel's two hours.
-  const char* keys[] = {"connect_timeout", "fallback_application_name", "client_encoding",
-                        "keepalives_idle", "keepalives_interval", "keepalives_count",
-                        "dbname", nullptr};
-  const char* values[] = {kConnectTimeoutS, "zlh-coordinator", "UTF8", "30", "10", "3",
-                          url.c_str(), nullptr};
+  const char* keys[] = {
+      "connect_timeout",     "fallback_application_name", "client_encoding", "keepalives_idle",
+      "keepalives_interval", "keepalives_count",          "dbname",          nullptr};
+  const char* values[] = {kConnectTimeoutS, "zlh-coordinator", "UTF8", "30", "10", "3", url.c_str(),
+                          nullptr};
   PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!c) return makeError(ErrorCode::kUnavailable, "connect to " + redacted + ": out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
@@ -147,7 +148,8 @@ proto::Result<std::unique_ptr<Conn>> Conn::connect(const std::string& url, bool 
     PQfinish(c);
     // The server names a missing database in its FATAL message (SQLSTATE 3D000 is not exposed
     // by a failed connection).
-    if (msg.find("database \"") != std::string::npos && msg.find("does not exist") != std::string::npos)
+    if (msg.find("database \"") != std::string::npos &&
+        msg.find("does not exist") != std::string::npos)
       return makeError(ErrorCode::kFailedPrecondition,
                        "connect to " + redacted + ": " + msg +
                            " (create it first, e.g. `createdb`; then run `zlh-coordinator init`)");
@@ -161,7 +163,9 @@ proto::Result<std::unique_ptr<Conn>> Conn::connect(const std::string& url, bool 
 
 Conn::~Conn() { PQfinish(c_); }
 
-std::string Conn::scrub(std::string text) const { return scrubSecret(oneLine(std::move(text)), secret_); }
+std::string Conn::scrub(std::string text) const {
+  return scrubSecret(oneLine(std::move(text)), secret_);
+}
 
 proto::Status Conn::configure() {
   // Session settings are lost with the session: set again after every reset.
@@ -181,13 +185,14 @@ proto::Status Conn::ensureConnected(std::string_view context) {
   last_state_.clear();
   auto now = std::chrono::steady_clock::now();
   if (now < retry_at_)
-    return makeError(ErrorCode::kUnavailable, std::string(context) + ": database " + redacted_ +
-                                                  " unreachable (reconnecting at most once a second)");
+    return makeError(ErrorCode::kUnavailable,
+                     std::string(context) + ": database " + redacted_ +
+                         " unreachable (reconnecting at most once a second)");
   PQreset(c_);
   if (PQstatus(c_) != CONNECTION_OK) {
     retry_at_ = std::chrono::steady_clock::now() + kReconnectBackoff;
-    return makeError(ErrorCode::kUnavailable, std::string(context) + ": reconnect to " +
-                                                  redacted_ + ": " + scrub(PQerrorMessage(c_)));
+    return makeError(ErrorCode::kUnavailable, std::string(context) + ": reconnect to " + redacted_ +
+                                                  ": " + scrub(PQerrorMessage(c_)));
   }
   PQsetNoticeProcessor(c_, ignoreNotice, nullptr);
   return configure();

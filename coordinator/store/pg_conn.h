@@ -19,14 +19,14 @@ namespace zlh::coordinator::store::pg {
 class Param {
  public:
   Param(std::nullopt_t) {}  // NOLINT: implicit by design (a parameter list reads like SQL)
-  Param(std::string_view s) : v_(std::string(s)) {}       // NOLINT
-  Param(const std::string& s) : v_(s) {}                   // NOLINT
-  Param(const char* s) : v_(std::string(s)) {}             // NOLINT
-  Param(int64_t n) : v_(std::to_string(n)) {}              // NOLINT
-  Param(int n) : v_(std::to_string(n)) {}                  // NOLINT
-  Param(bool b) : v_(b ? "true" : "false") {}              // NOLINT
-  Param(const std::optional<std::string>& s) : v_(s) {}    // NOLINT
-  Param(const std::optional<int64_t>& n) {                 // NOLINT
+  Param(std::string_view s) : v_(std::string(s)) {}      // NOLINT
+  Param(const std::string& s) : v_(s) {}                 // NOLINT
+  Param(const char* s) : v_(std::string(s)) {}           // NOLINT
+  Param(int64_t n) : v_(std::to_string(n)) {}            // NOLINT
+  Param(int n) : v_(std::to_string(n)) {}                // NOLINT
+  Param(bool b) : v_(b ? "true" : "false") {}            // NOLINT
+  Param(const std::optional<std::string>& s) : v_(s) {}  // NOLINT
+  Param(const std::optional<int64_t>& n) {               // NOLINT
     if (n) v_ = std::to_string(*n);
   }
   const std::optional<std::string>& value() const { return v_; }

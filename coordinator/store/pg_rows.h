@@ -6,11 +6,11 @@
 namespace zlh::coordinator::store::pg {
 
 // Same columns, same order as the SQLite engine's readers.
-#define ZLH_PG_INSTANCE_COLUMNS                                                               \
-  "id, name, owner_id, template, node_id, state, desired_state, unresponsive, address, "     \
+#define ZLH_PG_INSTANCE_COLUMNS                                                          \
+  "id, name, owner_id, template, node_id, state, desired_state, unresponsive, address, " \
   "state_version, params, env, resources, created_at, updated_at"
-#define ZLH_PG_OPERATION_COLUMNS                                                              \
-  "id, kind, state, instance_id, user_id, node_id, attempts, error, params, created_at, "     \
+#define ZLH_PG_OPERATION_COLUMNS                                                          \
+  "id, kind, state, instance_id, user_id, node_id, attempts, error, params, created_at, " \
   "updated_at"
 
 Instance readInstance(const Rows& r, int row);

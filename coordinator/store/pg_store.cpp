@@ -7,10 +7,10 @@
 
 namespace zlh::coordinator::store {
 namespace {
-using proto::ErrorCode;
-using proto::makeError;
 using pg::Rows;
 using pg::Transaction;
+using proto::ErrorCode;
+using proto::makeError;
 
 User readUser(const Rows& r, int row) {
   User u;
@@ -45,8 +45,9 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url, const Ope
     auto has = store->hasSchema();
     if (!has) return has.error();
     if (!*has)
-      return makeError(ErrorCode::kFailedPrecondition,
-                       "database " + name + " is not initialised (run `zlh-coordinator init` first)");
+      return makeError(
+          ErrorCode::kFailedPrecondition,
+          "database " + name + " is not initialised (run `zlh-coordinator init` first)");
   }
   return store;
 }
@@ -79,8 +80,8 @@ Status PgStore::migrate() {
                                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                     "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
     if (!create) return create.error();
-    auto check = conn_->exec("migrate", "SELECT 1 FROM schema_migrations WHERE version = $1",
-                             {m.version});
+    auto check =
+        conn_->exec("migrate", "SELECT 1 FROM schema_migrations WHERE version = $1", {m.version});
     if (!check) return check.error();
     if (!check->empty()) continue;
     if (auto r = conn_->execScript(what, m.sql); !r) return r.error();
@@ -131,7 +132,8 @@ Result<User> PgStore::createUser(const NewUser& user) {
 }
 
 Result<User> PgStore::getUser(const std::string& id) {
-  auto r = conn_->exec("get user", "SELECT id, name, role, created_at FROM users WHERE id = $1", {id});
+  auto r =
+      conn_->exec("get user", "SELECT id, name, role, created_at FROM users WHERE id = $1", {id});
   if (!r) return r.error();
   if (r->empty()) return makeError(ErrorCode::kNotFound, "user " + id + " not found");
   return readUser(*r, 0);
@@ -173,8 +175,9 @@ Result<TokenRecord> PgStore::createToken(TokenKind kind, const std::string& owne
                            {owner_id});
   if (!owner) return owner.error();
   if (owner->empty())
-    return makeError(ErrorCode::kNotFound,
-                     std::string(kind == TokenKind::kUser ? "user " : "node ") + owner_id + " not found");
+    return makeError(
+        ErrorCode::kNotFound,
+        std::string(kind == TokenKind::kUser ? "user " : "node ") + owner_id + " not found");
   auto t = insertToken(kind, owner_id, sha256);
   if (!t) return t.error();
   if (auto st = tx.commit("create token"); !st) return st.error();
@@ -182,13 +185,13 @@ Result<TokenRecord> PgStore::createToken(TokenKind kind, const std::string& owne
 }
 
 Result<TokenRecord> PgStore::selectToken(const std::string& sha256, bool active_only) {
-  auto r = conn_->exec("find token",
-                       active_only
-                           ? "SELECT id, kind, owner_id, sha256, created_at, revoked_at FROM tokens "
-                             "WHERE sha256 = $1 AND revoked_at IS NULL"
-                           : "SELECT id, kind, owner_id, sha256, created_at, revoked_at FROM tokens "
-                             "WHERE sha256 = $1",
-                       {sha256});
+  auto r = conn_->exec(
+      "find token",
+      active_only ? "SELECT id, kind, owner_id, sha256, created_at, revoked_at FROM tokens "
+                    "WHERE sha256 = $1 AND revoked_at IS NULL"
+                  : "SELECT id, kind, owner_id, sha256, created_at, revoked_at FROM tokens "
+                    "WHERE sha256 = $1",
+      {sha256});
   if (!r) return r.error();
   if (r->empty()) return makeError(ErrorCode::kNotFound, "token not found");
   TokenRecord t = readToken(*r, 0);

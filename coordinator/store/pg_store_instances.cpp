@@ -7,10 +7,10 @@
 
 namespace zlh::coordinator::store {
 namespace {
-using proto::ErrorCode;
-using proto::makeError;
 using pg::Rows;
 using pg::Transaction;
+using proto::ErrorCode;
+using proto::makeError;
 
 int64_t versionColumn(uint64_t v) {
   constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
@@ -32,8 +32,8 @@ std::map<std::string, int64_t> readCounts(const Rows& r) {
 }  // namespace
 
 Result<Instance> PgStore::getInstance(const std::string& id) {
-  auto r = conn_->exec("get instance", "SELECT " ZLH_PG_INSTANCE_COLUMNS " FROM instances WHERE id = $1",
-                       {id});
+  auto r = conn_->exec("get instance",
+                       "SELECT " ZLH_PG_INSTANCE_COLUMNS " FROM instances WHERE id = $1", {id});
   if (!r) return r.error();
   if (r->empty()) return makeError(ErrorCode::kNotFound, "instance " + id + " not found");
   return pg::readInstance(*r, 0);
@@ -42,18 +42,21 @@ Result<Instance> PgStore::getInstance(const std::string& id) {
 Result<std::vector<Instance>> PgStore::listInstances(const std::optional<std::string>& owner_id) {
   // COLLATE "C" on the id tie-break: byte order, as SQLite compares.
   auto r = owner_id ? conn_->exec("list instances",
-                                  "SELECT " ZLH_PG_INSTANCE_COLUMNS " FROM instances WHERE "
+                                  "SELECT " ZLH_PG_INSTANCE_COLUMNS
+                                  " FROM instances WHERE "
                                   "owner_id = $1 ORDER BY created_at, id COLLATE \"C\"",
                                   {*owner_id})
-                    : conn_->exec("list instances", "SELECT " ZLH_PG_INSTANCE_COLUMNS
-                                                    " FROM instances ORDER BY created_at, id COLLATE \"C\"");
+                    : conn_->exec("list instances",
+                                  "SELECT " ZLH_PG_INSTANCE_COLUMNS
+                                  " FROM instances ORDER BY created_at, id COLLATE \"C\"");
   if (!r) return r.error();
   return readInstances(*r);
 }
 
 Result<std::vector<Instance>> PgStore::listInstancesOnNode(const std::string& node_id) {
   auto r = conn_->exec("list instances of node",
-                       "SELECT " ZLH_PG_INSTANCE_COLUMNS " FROM instances WHERE node_id = $1 "
+                       "SELECT " ZLH_PG_INSTANCE_COLUMNS
+                       " FROM instances WHERE node_id = $1 "
                        "ORDER BY created_at, id COLLATE \"C\"",
                        {node_id});
   if (!r) return r.error();
@@ -91,8 +94,9 @@ Result<bool> PgStore::applyObservation(const Observation& o, Time at) {
        o.instance_id, o.node_id, o.stopped_by_itself});
   if (!r) return r.error();
   if (r->affected() == 0) {
-    auto exists = conn_->exec("find instance", "SELECT 1 FROM instances WHERE id = $1 AND node_id = $2",
-                              {o.instance_id, o.node_id});
+    auto exists =
+        conn_->exec("find instance", "SELECT 1 FROM instances WHERE id = $1 AND node_id = $2",
+                    {o.instance_id, o.node_id});
     if (!exists) return exists.error();
     if (exists->empty())
       return makeError(ErrorCode::kNotFound,
@@ -115,25 +119,27 @@ Result<bool> PgStore::observeInstance(const Observation& observation) {
 }
 
 Status PgStore::insertEvent(const std::string& instance_id, const InstanceEvent& event) {
-  auto ins = conn_->exec("record instance event",
-                         "INSERT INTO instance_events (instance_id, at, type, body) "
-                         "VALUES ($1, $2, $3, $4)",
-                         {instance_id, common::toUnixMs(event.at), event.type,
-                          columns::dumpJson(event.body)});
+  auto ins = conn_->exec(
+      "record instance event",
+      "INSERT INTO instance_events (instance_id, at, type, body) "
+      "VALUES ($1, $2, $3, $4)",
+      {instance_id, common::toUnixMs(event.at), event.type, columns::dumpJson(event.body)});
   if (!ins) return ins.error();
-  auto prune = conn_->exec("prune instance events",
-                           "DELETE FROM instance_events WHERE instance_id = $1 AND id <= "
-                           "(SELECT id FROM instance_events WHERE instance_id = $1 ORDER BY id DESC "
-                           "LIMIT 1 OFFSET $2)",
-                           {instance_id, kMaxEventsPerInstance});
+  auto prune =
+      conn_->exec("prune instance events",
+                  "DELETE FROM instance_events WHERE instance_id = $1 AND id <= "
+                  "(SELECT id FROM instance_events WHERE instance_id = $1 ORDER BY id DESC "
+                  "LIMIT 1 OFFSET $2)",
+                  {instance_id, kMaxEventsPerInstance});
   if (!prune) return prune.error();
   return {};
 }
 
 Result<std::vector<InstanceEvent>> PgStore::listInstanceEvents(const std::string& instance_id) {
-  auto r = conn_->exec("list instance events",
-                       "SELECT type, at, body FROM instance_events WHERE instance_id = $1 ORDER BY id",
-                       {instance_id});
+  auto r =
+      conn_->exec("list instance events",
+                  "SELECT type, at, body FROM instance_events WHERE instance_id = $1 ORDER BY id",
+                  {instance_id});
   if (!r) return r.error();
   std::vector<InstanceEvent> out;
   for (int i = 0; i < r->size(); ++i)

@@ -8,12 +8,13 @@
 namespace zlh::coordinator::store {
 namespace {
 using nlohmann::json;
-using proto::ErrorCode;
-using proto::makeError;
 using pg::Rows;
 using pg::Transaction;
+using proto::ErrorCode;
+using proto::makeError;
 
-#define ZLH_PG_NODE_COLUMNS "id, name, created_at, last_seen, version, capacity, metrics_url, plugins"
+#define ZLH_PG_NODE_COLUMNS \
+  "id, name, created_at, last_seen, version, capacity, metrics_url, plugins"
 
 Node readNode(const Rows& r, int row) {
   Node n;
@@ -34,8 +35,9 @@ Result<Node> PgStore::insertNode(const std::string& name) {
   n.id = common::newId("nd_");
   n.name = name;
   n.created_at = pg::nowMs();
-  auto r = conn_->exec("create node", "INSERT INTO nodes (id, name, created_at) VALUES ($1, $2, $3)",
-                       {n.id, n.name, common::toUnixMs(n.created_at)});
+  auto r =
+      conn_->exec("create node", "INSERT INTO nodes (id, name, created_at) VALUES ($1, $2, $3)",
+                  {n.id, n.name, common::toUnixMs(n.created_at)});
   if (!r && conn_->lastSqlState() == pg::kUniqueViolation)
     return makeError(ErrorCode::kConflict, "a node named \"" + name + "\" already exists");
   if (!r) return r.error();
@@ -86,12 +88,12 @@ Status PgStore::deleteNode(const std::string& id) {
 }
 
 Status PgStore::recordHello(const std::string& node_id, const NodeHello& hello) {
-  auto r = conn_->exec("record hello",
-                       "UPDATE nodes SET last_seen = $1, version = $2, capacity = $3, "
-                       "metrics_url = $4, plugins = $5 WHERE id = $6",
-                       {common::toUnixMs(hello.seen), hello.version,
-                        columns::dumpJson(hello.capacity), hello.metrics_url,
-                        columns::dumpJson(hello.plugins), node_id});
+  auto r =
+      conn_->exec("record hello",
+                  "UPDATE nodes SET last_seen = $1, version = $2, capacity = $3, "
+                  "metrics_url = $4, plugins = $5 WHERE id = $6",
+                  {common::toUnixMs(hello.seen), hello.version, columns::dumpJson(hello.capacity),
+                   hello.metrics_url, columns::dumpJson(hello.plugins), node_id});
   if (!r) return r.error();
   if (r->affected() == 0) return makeError(ErrorCode::kNotFound, "node " + node_id + " not found");
   return {};

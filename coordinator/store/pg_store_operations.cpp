@@ -6,12 +6,12 @@
 
 namespace zlh::coordinator::store {
 namespace {
+using columns::dumpJson;
 using nlohmann::json;
-using proto::ErrorCode;
-using proto::makeError;
 using pg::Rows;
 using pg::Transaction;
-using columns::dumpJson;
+using proto::ErrorCode;
+using proto::makeError;
 
 #define ZLH_PG_UNFINISHED "('queued', 'waiting', 'running')"
 #define ZLH_PG_IDEMPOTENCY_COLUMNS \
@@ -51,14 +51,15 @@ Result<std::optional<IdempotencyRecord>> PgStore::findIdempotencyKey(const std::
   return std::optional<IdempotencyRecord>{pg::readIdempotency(*r, 0)};
 }
 
-Result<CreateOutcome> PgStore::createInstance(const NewInstance& in, const IdempotencyClaim& claim) {
+Result<CreateOutcome> PgStore::createInstance(const NewInstance& in,
+                                              const IdempotencyClaim& claim) {
   Transaction tx(*conn_);
   if (!tx.begin()) return tx.begin().error().withContext("create instance");
   Time now = pg::nowMs();
   int64_t now_ms = common::toUnixMs(now);
-  auto prune = conn_->exec("prune idempotency keys",
-                           "DELETE FROM idempotency_keys WHERE created_at < $1",
-                           {now_ms - kIdempotencyRetentionMs});
+  auto prune =
+      conn_->exec("prune idempotency keys", "DELETE FROM idempotency_keys WHERE created_at < $1",
+                  {now_ms - kIdempotencyRetentionMs});
   if (!prune) return prune.error();
 
   Instance inst;
@@ -78,11 +79,12 @@ Result<CreateOutcome> PgStore::createInstance(const NewInstance& in, const Idemp
   if (!op) return op.error();
   // The unique (user_id, key) index decides between concurrent identical requests: a second
   // inserter waits for the first transaction, then does nothing once it has committed.
-  auto claimed = conn_->exec("claim idempotency key",
-                             "INSERT INTO idempotency_keys (user_id, key, request_hash, "
-                             "operation_id, instance_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) "
-                             "ON CONFLICT (user_id, key) DO NOTHING",
-                             {claim.user_id, claim.key, claim.request_hash, op->id, inst.id, now_ms});
+  auto claimed =
+      conn_->exec("claim idempotency key",
+                  "INSERT INTO idempotency_keys (user_id, key, request_hash, "
+                  "operation_id, instance_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                  "ON CONFLICT (user_id, key) DO NOTHING",
+                  {claim.user_id, claim.key, claim.request_hash, op->id, inst.id, now_ms});
   if (!claimed) return claimed.error();
   if (claimed->affected() == 0) {
     auto existing = findIdempotencyKey(claim.user_id, claim.key);
@@ -117,7 +119,8 @@ Result<std::pair<Instance, Operation>> PgStore::startOperation(const NewOperatio
                        "RETURNING " ZLH_PG_INSTANCE_COLUMNS,
                        {req.desired_state, common::toUnixMs(now), req.instance_id});
   if (!r) return r.error();
-  if (r->empty()) return makeError(ErrorCode::kNotFound, "instance " + req.instance_id + " not found");
+  if (r->empty())
+    return makeError(ErrorCode::kNotFound, "instance " + req.instance_id + " not found");
   Instance inst = pg::readInstance(*r, 0);
   auto op = insertOperation(req.kind, req.instance_id, req.user_id, inst.node_id, req.params, now);
   if (!op) return op.error();
@@ -136,7 +139,8 @@ Result<Operation> PgStore::getOperation(const std::string& id) {
 Result<std::optional<Operation>> PgStore::findUnfinishedOperation(const std::string& instance_id,
                                                                   OperationKind kind) {
   auto r = conn_->exec("find operation",
-                       "SELECT " ZLH_PG_OPERATION_COLUMNS " FROM operations WHERE instance_id = $1 "
+                       "SELECT " ZLH_PG_OPERATION_COLUMNS
+                       " FROM operations WHERE instance_id = $1 "
                        "AND kind = $2 AND state IN " ZLH_PG_UNFINISHED
                        " ORDER BY created_at DESC, seq DESC LIMIT 1",
                        {instance_id, toString(kind)});
@@ -148,12 +152,14 @@ Result<std::optional<Operation>> PgStore::findUnfinishedOperation(const std::str
 Result<std::vector<Operation>> PgStore::listUnfinishedOperations(
     const std::optional<std::string>& node_id) {
   auto r = node_id ? conn_->exec("list unfinished operations",
-                                 "SELECT " ZLH_PG_OPERATION_COLUMNS " FROM operations WHERE state IN "
-                                 ZLH_PG_UNFINISHED " AND node_id = $1 ORDER BY created_at, seq",
+                                 "SELECT " ZLH_PG_OPERATION_COLUMNS
+                                 " FROM operations WHERE state IN " ZLH_PG_UNFINISHED
+                                 " AND node_id = $1 ORDER BY created_at, seq",
                                  {*node_id})
                    : conn_->exec("list unfinished operations",
-                                 "SELECT " ZLH_PG_OPERATION_COLUMNS " FROM operations WHERE state IN "
-                                 ZLH_PG_UNFINISHED " ORDER BY created_at, seq");
+                                 "SELECT " ZLH_PG_OPERATION_COLUMNS
+                                 " FROM operations WHERE state IN " ZLH_PG_UNFINISHED
+                                 " ORDER BY created_at, seq");
   if (!r) return r.error();
   std::vector<Operation> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(pg::readOperation(*r, i));
@@ -173,9 +179,11 @@ Result<bool> PgStore::markOperation(const std::string& id, OperationState state,
   return r->affected() > 0;
 }
 
-Status PgStore::applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome, Time at) {
+Status PgStore::applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome,
+                                       Time at) {
   if (outcome.delete_instance) {
-    auto del = conn_->exec("delete instance", "DELETE FROM instances WHERE id = $1", {op.instance_id});
+    auto del =
+        conn_->exec("delete instance", "DELETE FROM instances WHERE id = $1", {op.instance_id});
     if (!del) return del.error();
     return {};
   }
@@ -184,12 +192,12 @@ Status PgStore::applyOutcomeToInstance(const Operation& op, const OperationOutco
     if (!applied && applied.error().code != ErrorCode::kNotFound) return applied.error();
   }
   if (outcome.force_state || outcome.desired_state) {
-    auto r = conn_->exec("update instance",
-                         "UPDATE instances SET state = coalesce($1::text, state), "
-                         "desired_state = coalesce($2::text, desired_state), updated_at = $3 "
-                         "WHERE id = $4",
-                         {outcome.force_state, outcome.desired_state, common::toUnixMs(at),
-                          op.instance_id});
+    auto r = conn_->exec(
+        "update instance",
+        "UPDATE instances SET state = coalesce($1::text, state), "
+        "desired_state = coalesce($2::text, desired_state), updated_at = $3 "
+        "WHERE id = $4",
+        {outcome.force_state, outcome.desired_state, common::toUnixMs(at), op.instance_id});
     if (!r) return r.error();
   }
   return {};
@@ -202,18 +210,18 @@ Result<bool> PgStore::finishOperation(const std::string& id, const OperationOutc
   if (!tx.begin()) return tx.begin().error().withContext("finish operation");
   // FOR UPDATE: of two coordinators finishing the same operation, the second waits, then sees
   // it final and writes nothing (once, as under SQLite's single writer).
-  auto r = conn_->exec("finish operation",
-                       "SELECT " ZLH_PG_OPERATION_COLUMNS " FROM operations WHERE id = $1 FOR UPDATE",
-                       {id});
+  auto r = conn_->exec(
+      "finish operation",
+      "SELECT " ZLH_PG_OPERATION_COLUMNS " FROM operations WHERE id = $1 FOR UPDATE", {id});
   if (!r) return r.error();
   if (r->empty()) return makeError(ErrorCode::kNotFound, "operation " + id + " not found");
   Operation op = pg::readOperation(*r, 0);
   if (isFinal(op.state)) return false;
   Time now = pg::nowMs();
-  auto upd = conn_->exec("finish operation",
-                         "UPDATE operations SET state = $1, error = $2, updated_at = $3 WHERE id = $4",
-                         {toString(outcome.state), columns::errorText(outcome.error),
-                          common::toUnixMs(now), id});
+  auto upd = conn_->exec(
+      "finish operation",
+      "UPDATE operations SET state = $1, error = $2, updated_at = $3 WHERE id = $4",
+      {toString(outcome.state), columns::errorText(outcome.error), common::toUnixMs(now), id});
   if (!upd) return upd.error();
   if (auto st = applyOutcomeToInstance(op, outcome, now); !st) return st.error();
   if (auto st = tx.commit("finish operation"); !st) return st.error();

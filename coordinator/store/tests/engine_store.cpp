@@ -67,7 +67,8 @@ EngineStore::EngineStore(Engine e, const std::string& prefix) : engine(e) {
       ADD_FAILURE() << "connect to ZLH_TEST_PG_URL: " << PQerrorMessage(pgConn(admin_));
       return;
     }
-    PQsetNoticeProcessor(pgConn(admin_), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        pgConn(admin_), [](void*, const char*) {}, nullptr);
     url = pgUrlFor(newSchema());
   }
   auto s = openStore(url, {.create = true});
@@ -83,8 +84,10 @@ EngineStore::~EngineStore() {
   if (admin_) {
     if (PQstatus(pgConn(admin_)) == CONNECTION_OK) {
       // Connections the test opened itself (second stores) may still hold locks.
-      run(pgConn(admin_), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                          "application_name = '" + app_name_ + "'");
+      run(pgConn(admin_),
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+          "application_name = '" +
+              app_name_ + "'");
       for (const auto& s : schemas_) run(pgConn(admin_), "DROP SCHEMA IF EXISTS " + s + " CASCADE");
     }
     PQfinish(pgConn(admin_));
@@ -137,7 +140,8 @@ void EngineStore::execRaw(const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir + "/zlh.db").c_str(), &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
 }
 

@@ -10,8 +10,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -68,12 +68,12 @@ class EngineStore {
 
 /// First thing in a fixture's SetUp: skips (or fails, under ZLH_REQUIRE_PG=1) a case whose
 /// engine has no server here.
-#define ZLH_REQUIRE_ENGINE(tmp)                                                        \
-  do {                                                                                 \
-    if ((tmp).skip_reason) {                                                           \
-      if (::zlh::coordinator::store::testing::EngineStore::required())                 \
-        FAIL() << *(tmp).skip_reason << " (ZLH_REQUIRE_PG=1: not skipping)";           \
-      GTEST_SKIP() << *(tmp).skip_reason;                                              \
-    }                                                                                  \
-    ASSERT_TRUE((tmp).store) << "the store did not open";                              \
+#define ZLH_REQUIRE_ENGINE(tmp)                                              \
+  do {                                                                       \
+    if ((tmp).skip_reason) {                                                 \
+      if (::zlh::coordinator::store::testing::EngineStore::required())       \
+        FAIL() << *(tmp).skip_reason << " (ZLH_REQUIRE_PG=1: not skipping)"; \
+      GTEST_SKIP() << *(tmp).skip_reason;                                    \
+    }                                                                        \
+    ASSERT_TRUE((tmp).store) << "the store did not open";                    \
   } while (0)
