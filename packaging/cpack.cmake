@@ -91,7 +91,8 @@ Prometheus metrics. It never listens for control.")
 set(CPACK_DEBIAN_COORDINATOR_DESCRIPTION "coordinator of the zlh hosting platform
 zlh runs Minecraft servers and hosted development environments on a fleet of
 nodes. zlh-coordinator serves the REST API, the browser console and the gateway
-that node agents dial into, and stores users, nodes and instances in SQLite.
+that node agents dial into, and stores users, nodes and instances in SQLite
+or PostgreSQL.
 It runs unprivileged as the system user zlh-coordinator.")
 # postinst creates the service user with adduser.
 set(CPACK_DEBIAN_COORDINATOR_PACKAGE_DEPENDS "adduser")

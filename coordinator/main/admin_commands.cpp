@@ -57,8 +57,10 @@ void setupLogging(const std::string& level) {
 int runInit(const Config& config, bool as_json) {
   auto exists = store::databaseExists(config.database.url);
   if (!exists) return fail(exists.error().message);
+  // Never the URL as written: it may carry a password.
+  std::string name = store::redactDatabaseUrl(config.database.url);
   if (*exists)
-    return fail("database " + config.database.url +
+    return fail("database " + name +
                 " already exists; refusing to initialise it again (it may hold users and nodes)");
   if (auto st = makeParentDir(config.database.url); !st) return fail(st.error().message);
   auto s = store::openStore(config.database.url, {.create = true});
@@ -70,7 +72,7 @@ int runInit(const Config& config, bool as_json) {
   if (as_json) {
     std::cout << json{{"user_id", admin->first.id}, {"token", token}}.dump() << std::endl;
   } else {
-    std::cout << "Initialised database " << config.database.url << " (schema version "
+    std::cout << "Initialised database " << name << " (schema version "
               << (*s)->latestSchemaVersion() << ").\n"
               << "Created user admin (" << admin->first.id << ", role admin).\n"
               << "Its token is shown once; keep it safe:\n\n  " << token << "\n"

@@ -202,7 +202,8 @@ int runServe(const Config& config) {
 
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   spdlog::info("zlh-coordinator {} listening on {}://{}:{} (database {})", common::version(),
-               config.tls() ? "https" : "http", host, (*server)->port(), config.database.url);
+               config.tls() ? "https" : "http", host, (*server)->port(),
+               store::redactDatabaseUrl(config.database.url));
   runtime.onTerminate([&](int sig) {
     spdlog::info("signal {}: closing agent links and stopping", sig);
     consoles.shutdown();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "coordinator/store/instance_types.h"
+#include "coordinator/store/json_columns.h"
 #include "coordinator/store/sqlite_db.h"
 
 namespace zlh::coordinator::store::sqlite {
@@ -17,11 +18,9 @@ inline constexpr const char* kOperationColumns =
 inline constexpr const char* kIdempotencyColumns =
     "user_id, key, request_hash, operation_id, instance_id, created_at";
 
-/// A JSON column; `fallback` when it does not parse (it always should: we wrote it).
-nlohmann::json jsonColumn(const std::string& text, nlohmann::json fallback);
-/// An error column ({"code","message"}) or none.
-std::optional<proto::Error> errorColumn(const std::optional<std::string>& text);
-std::optional<std::string> errorText(const std::optional<proto::Error>& error);
+using columns::errorColumn;
+using columns::errorText;
+using columns::jsonColumn;
 
 Instance readInstance(const Stmt& s);
 Operation readOperation(const Stmt& s);

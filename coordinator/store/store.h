@@ -1,7 +1,7 @@
 #pragma once
-// The coordinator's store, one interface for every engine (SQLite now, PostgreSQL with the
-// queue issue). Callers see records and proto::Error codes only: NotFound, Conflict (unique
-// names), Unavailable (the database cannot be reached), Internal. SQL lives in the engines.
+// The coordinator's store, one interface for every engine (SQLite, PostgreSQL). Callers see
+// records and proto::Error codes only: NotFound, Conflict (unique names), Unavailable (the
+// database cannot be reached), Internal. SQL lives in the engines.
 // One Store object is one connection: use it from one thread at a time.
 #include <map>
 #include <memory>
@@ -112,17 +112,27 @@ struct OpenOptions {
 };
 
 struct DatabaseUrl {
-  std::string engine;  // "sqlite"
+  std::string engine;  // "sqlite" or "postgres"
   std::string path;    // sqlite: file path, absolute or relative to the working directory
+  std::string url;     // postgres: the URL as given (a libpq connection URI)
 };
 
-/// Parses "sqlite:///abs/path.db" or "sqlite://relative.db".
+/// Parses "sqlite:///abs/path.db", "sqlite://relative.db", or a libpq connection URI
+/// ("postgres://user:password@host:port/dbname?param=value", "postgresql://..."). Errors never
+/// contain the password.
 Result<DatabaseUrl> parseDatabaseUrl(std::string_view url);
 
-/// Opens the engine named by the URL. Does not migrate.
+/// The URL with its password (if any) replaced by "***": what logs and messages may show.
+std::string redactDatabaseUrl(std::string_view url);
+
+/// Opens the engine named by the URL. Does not migrate. Without `create`, a database that was
+/// never initialised is FailedPrecondition. PostgreSQL: the database itself must exist (it is
+/// never created); `create` only allows an empty one, whose schema migrate() then writes.
 Result<std::unique_ptr<Store>> openStore(std::string_view url, const OpenOptions& options);
 
-/// True when the database the URL names already exists (init refuses it).
+/// True when the database the URL names is already initialised (init refuses it). SQLite: the
+/// file exists. PostgreSQL: our schema_migrations table exists in the connection's schema (a
+/// missing database or an unreachable server is an error, not false).
 Result<bool> databaseExists(std::string_view url);
 
 }  // namespace zlh::coordinator::store

@@ -8,8 +8,9 @@ export const COORDINATOR_BIN = path.join(BIN_DIR, 'zlh-coordinator');
 export const AGENT_BIN = path.join(BIN_DIR, 'zlh-agent');
 
 export class Coordinator {
-  /** Creates a config and database in a temp dir (init), without starting the server. */
-  static async create({ extraToml = '' } = {}) {
+  /** Creates a config and database in a temp dir (init), without starting the server.
+   *  databaseUrl: another database (e.g. postgresql://...) instead of a SQLite file there. */
+  static async create({ extraToml = '', databaseUrl } = {}) {
     const c = new Coordinator();
     c.dir = tempDir('zlh-coord-');
     c.port = await freePort();
@@ -17,7 +18,7 @@ export class Coordinator {
     c.configPath = path.join(c.dir, 'coordinator.toml');
     fs.writeFileSync(c.configPath, [
       '[server]', `listen = "127.0.0.1:${c.port}"`, `web_dir = "${path.join(BIN_DIR, '..', 'share', 'zlh-coordinator', 'web')}"`, '',
-      '[database]', `url = "sqlite://${path.join(c.dir, 'zlh.db')}"`, '',
+      '[database]', `url = "${databaseUrl ?? `sqlite://${path.join(c.dir, 'zlh.db')}`}"`, '',
       '[agents]', 'ping_interval_s = 5', 'link_timeout_s = 15', 'job_timeout_s = 10', '',
       '[log]', 'level = "debug"', '', extraToml].join('\n'));
     const r = await c.cli(['init', '--json']);

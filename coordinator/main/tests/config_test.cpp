@@ -66,9 +66,11 @@ TEST(Config, ErrorsNameFileKeyAndReason) {
   EXPECT_EQ(errorOf("[server]\nlisten = \"127.0.0.1:99999\""),
             kFile + "server.listen: port must be a number from 0 to 65535");
   EXPECT_EQ(errorOf("[database]\nurl = \"mysql://x\""),
-            kFile + "database.url: unsupported database URL (expected sqlite:///abs/path.db or sqlite://relative.db)");
-  EXPECT_EQ(errorOf("[database]\nurl = \"postgres://h/db\""),
-            kFile + "database.url: postgres:// is not supported yet (use sqlite://)");
+            kFile + "database.url: unsupported database URL (expected sqlite:///abs/path.db, "
+                    "sqlite://relative.db or postgres://user:password@host:port/dbname)");
+  // A bad PostgreSQL URL is caught without connecting, and its password is never shown.
+  EXPECT_EQ(errorOf("[database]\nurl = \"postgres://zlh:pw@db:54x2/zlh\""),
+            kFile + "database.url: bad postgres URL postgres://zlh:***@db:54x2/zlh: invalid port \"54x2\"");
   EXPECT_EQ(errorOf("[server]\ntls_cert = \"/x.pem\""),
             kFile + "server.tls_key: required when server.tls_cert is set");
   EXPECT_EQ(errorOf("[server]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\""),

@@ -1,6 +1,5 @@
-// Instances, operations, idempotency keys and instance events in the SQLite engine.
+// Instances, operations, idempotency keys and instance events, on both engines.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,7 +8,7 @@
 
 #include "coordinator/common/tokens.h"
 #include "coordinator/store/store.h"
-#include "coordinator/store/tests/temp_store.h"
+#include "coordinator/store/tests/engine_store.h"
 
 namespace zlh::coordinator::store {
 namespace {
@@ -17,9 +16,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using proto::ErrorCode;
 
-class InstanceStoreTest : public ::testing::Test {
+using testing::Engine;
+
+class InstanceStoreTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
+    ZLH_REQUIRE_ENGINE(tmp_);
     alice_ = store_->createUser({"alice", Role::kUser})->id;
     bob_ = store_->createUser({"bob", Role::kUser})->id;
   }
@@ -41,25 +43,8 @@ class InstanceStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : CreateOutcome{};
   }
-  int64_t count(const std::string& table) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2((dir_ + "/zlh.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &st, nullptr);
-    sqlite3_step(st);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-  }
-  void execRaw(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/zlh.db").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  int64_t count(const std::string& table) { return tmp_.count(table); }
+  void execRaw(const std::string& sql) { tmp_.execRaw(sql); }
   Observation observe(const std::string& id, uint64_t version, const std::string& state,
                       const std::string& node = "nd_a") {
     Observation o;
@@ -71,14 +56,17 @@ class InstanceStoreTest : public ::testing::Test {
     return o;
   }
 
-  testing::TempStore tmp_{"zlh-inst-store"};
+  testing::EngineStore tmp_{GetParam(), "zlh-inst-store"};
   const std::string& dir_ = tmp_.dir;
   const std::string& url_ = tmp_.url;
   std::unique_ptr<Store>& store_ = tmp_.store;
   std::string alice_, bob_;
 };
 
-TEST_F(InstanceStoreTest, CreateWritesInstanceOperationAndKeyTogether) {
+INSTANTIATE_TEST_SUITE_P(Engines, InstanceStoreTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres), testing::engineName);
+
+TEST_P(InstanceStoreTest, CreateWritesInstanceOperationAndKeyTogether) {
   auto out = create(alice_, "k1");
   ASSERT_TRUE(out.instance && out.operation);
   EXPECT_FALSE(out.existing);
@@ -119,7 +107,7 @@ TEST_F(InstanceStoreTest, CreateWritesInstanceOperationAndKeyTogether) {
   EXPECT_FALSE(*store_->findIdempotencyKey(bob_, "k1"));
 }
 
-TEST_F(InstanceStoreTest, AnExistingKeyWritesNothingAndReturnsItsRecord) {
+TEST_P(InstanceStoreTest, AnExistingKeyWritesNothingAndReturnsItsRecord) {
   auto first = create(alice_, "k1", "h1");
   auto again = create(alice_, "k1", "h2");  // the caller compares hashes
   EXPECT_FALSE(again.instance);
@@ -134,7 +122,7 @@ TEST_F(InstanceStoreTest, AnExistingKeyWritesNothingAndReturnsItsRecord) {
   EXPECT_EQ(count("instances"), 2);
 }
 
-TEST_F(InstanceStoreTest, ConcurrentCreatorsWithOneKeyCreateOnce) {
+TEST_P(InstanceStoreTest, ConcurrentCreatorsWithOneKeyCreateOnce) {
   // Two connections (as two coordinators would have) race on the same key: the unique index
   // lets exactly one of them create.
   auto second = openStore(url_, {});
@@ -162,7 +150,7 @@ TEST_F(InstanceStoreTest, ConcurrentCreatorsWithOneKeyCreateOnce) {
   EXPECT_EQ(count("idempotency_keys"), 1);
 }
 
-TEST_F(InstanceStoreTest, KeysOlderThanTheRetentionArePruned) {
+TEST_P(InstanceStoreTest, KeysOlderThanTheRetentionArePruned) {
   create(alice_, "old");
   create(alice_, "recent");
   int64_t long_ago = common::toUnixMs(common::now()) - kIdempotencyRetentionMs - 1000;
@@ -174,7 +162,7 @@ TEST_F(InstanceStoreTest, KeysOlderThanTheRetentionArePruned) {
   EXPECT_EQ(count("instances"), 3);  // the instance stays; only the key goes
 }
 
-TEST_F(InstanceStoreTest, MissingOwnerIsNotFound) {
+TEST_P(InstanceStoreTest, MissingOwnerIsNotFound) {
   auto r = store_->createInstance(newInstance("usr_nobody"), {alice_, "k", "h"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
@@ -182,7 +170,7 @@ TEST_F(InstanceStoreTest, MissingOwnerIsNotFound) {
   EXPECT_EQ(count("idempotency_keys"), 0);
 }
 
-TEST_F(InstanceStoreTest, ObservationsFollowStateVersions) {
+TEST_P(InstanceStoreTest, ObservationsFollowStateVersions) {
   std::string id = create(alice_, "k").instance->id;
   EXPECT_TRUE(*store_->observeInstance(observe(id, 2, "installing")));
   auto stale = store_->observeInstance(observe(id, 1, "stopped"));
@@ -219,7 +207,7 @@ TEST_F(InstanceStoreTest, ObservationsFollowStateVersions) {
   EXPECT_EQ((*events)[1].body["state"], "installed");
 }
 
-TEST_F(InstanceStoreTest, EventsAreCappedPerInstance) {
+TEST_P(InstanceStoreTest, EventsAreCappedPerInstance) {
   std::string id = create(alice_, "k").instance->id;
   std::string other = create(alice_, "k2").instance->id;
   ASSERT_TRUE(*store_->observeInstance(observe(other, 1, "installing")));
@@ -235,7 +223,7 @@ TEST_F(InstanceStoreTest, EventsAreCappedPerInstance) {
   EXPECT_EQ(store_->listInstanceEvents(other)->size(), 1u);
 }
 
-TEST_F(InstanceStoreTest, OperationsStartMarkAndList) {
+TEST_P(InstanceStoreTest, OperationsStartMarkAndList) {
   std::string a = create(alice_, "k1", "h", "nd_a").instance->id;
   std::string b = create(alice_, "k2", "h", "nd_b").instance->id;
   auto started = store_->startOperation(
@@ -278,7 +266,7 @@ TEST_F(InstanceStoreTest, OperationsStartMarkAndList) {
   EXPECT_FALSE(store_->markOperation(op, OperationState::kSucceeded, std::nullopt, false).ok());
 }
 
-TEST_F(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
+TEST_P(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
   auto created = create(alice_, "k");
   std::string id = created.instance->id, op = created.operation->id;
   OperationOutcome ok;
@@ -329,7 +317,7 @@ TEST_F(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
   EXPECT_EQ(c[std::make_pair(std::string("instance.delete"), std::string("succeeded"))], 1);
 }
 
-TEST_F(InstanceStoreTest, OperationBacklogCountsUnfinishedWithTheOldest) {
+TEST_P(InstanceStoreTest, OperationBacklogCountsUnfinishedWithTheOldest) {
   EXPECT_TRUE(store_->operationBacklog()->empty());
   auto a = create(alice_, "k1");
   auto b = create(alice_, "k2");
@@ -356,7 +344,31 @@ TEST_F(InstanceStoreTest, OperationBacklogCountsUnfinishedWithTheOldest) {
   EXPECT_EQ(common::toUnixMs(by_state.at(OperationState::kRunning).oldest_created_at), 5000);
 }
 
-TEST_F(InstanceStoreTest, ListsAndCounts) {
+TEST_P(InstanceStoreTest, ConcurrentFinishersFinishOnce) {
+  // Two coordinators receive the same job.done (a redelivery after a reconnect): one applies it.
+  auto second = openStore(url_, {});
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  for (int round = 0; round < 10; ++round) {
+    auto created = create(alice_, "k" + std::to_string(round));
+    std::atomic<int> applied{0}, failed{0};
+    auto finisher = [&](Store* s) {
+      OperationOutcome outcome;
+      outcome.force_state = "running";
+      auto r = s->finishOperation(created.operation->id, outcome);
+      if (!r)
+        ++failed;
+      else if (*r)
+        ++applied;
+    };
+    std::thread a(finisher, store_.get()), b(finisher, second->get());
+    a.join();
+    b.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(applied.load(), 1);
+  }
+}
+
+TEST_P(InstanceStoreTest, ListsAndCounts) {
   create(alice_, "k1", "h", "nd_a");
   create(alice_, "k2", "h", "nd_a");
   create(bob_, "k1", "h", "nd_b");

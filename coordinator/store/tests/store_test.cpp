@@ -7,20 +7,28 @@
 #include <filesystem>
 
 #include "coordinator/common/tokens.h"
-#include "coordinator/store/tests/temp_store.h"
+#include "coordinator/store/tests/engine_store.h"
 
 namespace zlh::coordinator::store {
 namespace {
 namespace fs = std::filesystem;
 using proto::ErrorCode;
 
-class StoreTest : public ::testing::Test {
+using testing::Engine;
+
+class StoreTest : public ::testing::TestWithParam<Engine> {
  protected:
-  testing::TempStore tmp_{"zlh-store-test"};
+  void SetUp() override { ZLH_REQUIRE_ENGINE(tmp_); }
+  bool sqlite() const { return tmp_.engine == Engine::kSqlite; }
+
+  testing::EngineStore tmp_{GetParam(), "zlh-store-test"};
   const std::string& dir_ = tmp_.dir;
   const std::string& url_ = tmp_.url;
   std::unique_ptr<Store>& store_ = tmp_.store;
 };
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         testing::engineName);
 
 TEST(DatabaseUrl, Parses) {
   auto abs = parseDatabaseUrl("sqlite:///var/lib/x.db");
@@ -33,10 +41,48 @@ TEST(DatabaseUrl, Parses) {
   EXPECT_FALSE(parseDatabaseUrl("sqlite://").ok());
   EXPECT_FALSE(parseDatabaseUrl("sqlite:///dir/").ok());
   EXPECT_FALSE(parseDatabaseUrl("mysql://x").ok());
-  EXPECT_EQ(parseDatabaseUrl("postgres://h/db").error().code, ErrorCode::kUnimplemented);
+  auto pg = parseDatabaseUrl("postgres://u:pw@h:5433/db?sslmode=require");
+  ASSERT_TRUE(pg.ok()) << pg.error().message;
+  EXPECT_EQ(pg->engine, "postgres");
+  EXPECT_EQ(pg->url, "postgres://u:pw@h:5433/db?sslmode=require");
+  EXPECT_TRUE(parseDatabaseUrl("postgresql:///db?host=/run/postgresql").ok());
+  EXPECT_TRUE(parseDatabaseUrl("postgresql://h1:5432,h2:5432/db").ok());
 }
 
-TEST_F(StoreTest, MigrationsAreIdempotent) {
+TEST(DatabaseUrl, BadPostgresUrlsAreClearAndNeverShowThePassword) {
+  for (const char* bad : {"postgres://u:s3cretpw@h:notaport/db", "postgres://u:s3cretpw@h/db?bogus=1",
+                          "postgres://u:s3cretpw@[::1/db", "postgresql://u@h/db?password=s3cretpw&x=%zz"}) {
+    auto r = parseDatabaseUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.error().message.find("s3cretpw"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("postgres"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(DatabaseUrl, RedactsPasswords) {
+  EXPECT_EQ(redactDatabaseUrl("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+  EXPECT_EQ(redactDatabaseUrl("postgresql://u:p%40w@h/db?sslmode=disable&password=x&a=b"),
+            "postgresql://u:***@h/db?sslmode=disable&password=***&a=b");
+  EXPECT_EQ(redactDatabaseUrl("postgresql://u@h/db?password=x"), "postgresql://u@h/db?password=***");
+  EXPECT_EQ(redactDatabaseUrl("postgresql://h/db"), "postgresql://h/db");
+  EXPECT_EQ(redactDatabaseUrl("sqlite:///var/lib/x.db"), "sqlite:///var/lib/x.db");
+}
+
+TEST(DatabaseUrl, UnreachablePostgresIsUnavailableWithoutThePassword) {
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  std::string url = "postgresql://zlh:s3cretpw@127.0.0.1:1/zlh?connect_timeout=2";
+  auto s = openStore(url, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(s.error().message.find("s3cretpw"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("zlh:***@127.0.0.1:1"), std::string::npos) << s.error().message;
+  auto e = databaseExists(url);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_P(StoreTest, MigrationsAreIdempotent) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, store_->latestSchemaVersion());
@@ -46,26 +92,38 @@ TEST_F(StoreTest, MigrationsAreIdempotent) {
   EXPECT_TRUE(store_->ping().ok());
 }
 
-TEST_F(StoreTest, FreshDatabaseHasVersionZeroAndIsPrivate) {
-  std::string url = "sqlite://" + dir_ + "/other.db";
-  EXPECT_FALSE(*databaseExists(url));
+TEST_P(StoreTest, FreshDatabaseHasVersionZero) {
+  std::string url = tmp_.emptyDatabaseUrl();
+  auto before = databaseExists(url);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  EXPECT_FALSE(*before);
   auto s = openStore(url, {.create = true});
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(*(*s)->schemaVersion(), 0);
-  EXPECT_TRUE(*databaseExists(url));
-  struct stat st {};
-  ASSERT_EQ(::stat((dir_ + "/other.db").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE((*s)->migrate().ok());
+  EXPECT_EQ(*(*s)->schemaVersion(), (*s)->latestSchemaVersion());
+  EXPECT_TRUE(*databaseExists(url));  // init refuses it now
+  EXPECT_TRUE(openStore(url, {}).ok());
+  if (sqlite()) {
+    struct stat st {};
+    ASSERT_EQ(::stat(url.substr(9).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);  // it holds token hashes
+  }
 }
 
-TEST_F(StoreTest, OpeningAMissingDatabaseWithoutCreateFails) {
-  auto s = openStore("sqlite://" + dir_ + "/missing.db", {});
+TEST_P(StoreTest, OpeningAMissingDatabaseWithoutCreateFails) {
+  std::string url = tmp_.emptyDatabaseUrl();
+  auto s = openStore(url, {});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_FALSE(fs::exists(dir_ + "/missing.db"));
+  EXPECT_NE(s.error().message.find("zlh-coordinator init"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(*databaseExists(url));
+  if (sqlite()) {
+    EXPECT_FALSE(fs::exists(url.substr(9)));
+  }
 }
 
-TEST_F(StoreTest, UsersCreateGetAndUniqueNames) {
+TEST_P(StoreTest, UsersCreateGetAndUniqueNames) {
   auto u = store_->createUser({"alice", Role::kUser});
   ASSERT_TRUE(u.ok()) << u.error().message;
   EXPECT_EQ(u->id.substr(0, 4), "usr_");
@@ -80,7 +138,7 @@ TEST_F(StoreTest, UsersCreateGetAndUniqueNames) {
   EXPECT_EQ(store_->getUser("usr_nope").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, UserWithTokenAndLookupByHash) {
+TEST_P(StoreTest, UserWithTokenAndLookupByHash) {
   std::string token = common::newToken();
   auto created = store_->createUserWithToken({"admin", Role::kAdmin}, common::hashToken(token));
   ASSERT_TRUE(created.ok());
@@ -101,7 +159,7 @@ TEST_F(StoreTest, UserWithTokenAndLookupByHash) {
   EXPECT_TRUE(store_->createUser({"someone", Role::kUser}).ok());
 }
 
-TEST_F(StoreTest, NodesCrudAndDeleteRevokesTokens) {
+TEST_P(StoreTest, NodesCrudAndDeleteRevokesTokens) {
   std::string token = common::newToken();
   std::string hash = common::hashToken(token);
   auto created = store_->createNodeWithToken("node-1", hash);
@@ -143,7 +201,7 @@ TEST_F(StoreTest, NodesCrudAndDeleteRevokesTokens) {
   EXPECT_TRUE(store_->createNodeWithToken("node-1", common::sha256Hex("z")).ok());
 }
 
-TEST_F(StoreTest, ReadOnlyConnectionSeesCommittedWrites) {
+TEST_P(StoreTest, ReadOnlyConnectionSeesCommittedWrites) {
   auto reader = openStore(url_, {.read_only = true});
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   std::string hash = common::sha256Hex("node-token");

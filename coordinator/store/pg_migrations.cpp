@@ -1,0 +1,101 @@
+#include "coordinator/store/pg_migrations.h"
+
+namespace zlh::coordinator::store::pg {
+
+// The SQLite schema with PostgreSQL types, chosen so both engines return identical records:
+// times are unix milliseconds (BIGINT), JSON columns are TEXT (stored as written; jsonb would
+// reorder keys), `unresponsive` is BOOLEAN. `operations.seq` stands in for SQLite's rowid: it
+// orders operations created in the same millisecond by insertion, as the SQLite engine does.
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list{
+      {1, "users, tokens, nodes", R"sql(
+CREATE TABLE users (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  role        TEXT NOT NULL CHECK (role IN ('admin', 'user', 'metrics')),
+  created_at  BIGINT NOT NULL
+);
+CREATE TABLE tokens (
+  id          TEXT PRIMARY KEY,
+  kind        TEXT NOT NULL CHECK (kind IN ('user', 'node')),
+  owner_id    TEXT NOT NULL,
+  sha256      TEXT NOT NULL UNIQUE,
+  created_at  BIGINT NOT NULL,
+  revoked_at  BIGINT
+);
+CREATE INDEX tokens_by_owner ON tokens (kind, owner_id);
+CREATE TABLE nodes (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  created_at  BIGINT NOT NULL,
+  last_seen   BIGINT,
+  version     TEXT,
+  capacity    TEXT,
+  metrics_url TEXT,
+  plugins     TEXT NOT NULL DEFAULT '[]'
+);
+)sql"},
+      {2, "instances, operations, idempotency keys, instance events", R"sql(
+CREATE TABLE instances (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  owner_id       TEXT NOT NULL REFERENCES users (id),
+  template       TEXT NOT NULL,
+  node_id        TEXT NOT NULL,  -- no foreign key: a deleted node's instances stay (docs/api.md)
+  state          TEXT NOT NULL,
+  desired_state  TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
+  unresponsive   BOOLEAN NOT NULL DEFAULT false,
+  address        TEXT,
+  state_version  BIGINT NOT NULL DEFAULT 0,
+  params         TEXT NOT NULL DEFAULT '{}',
+  env            TEXT NOT NULL DEFAULT '{}',
+  resources      TEXT NOT NULL DEFAULT '{}',
+  created_at     BIGINT NOT NULL,
+  updated_at     BIGINT NOT NULL
+);
+CREATE INDEX instances_by_owner ON instances (owner_id, created_at);
+CREATE INDEX instances_by_node ON instances (node_id);
+CREATE TABLE operations (
+  id           TEXT PRIMARY KEY,
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY,
+  kind         TEXT NOT NULL CHECK (kind IN ('instance.create', 'instance.delete', 'instance.power')),
+  state        TEXT NOT NULL CHECK (state IN ('queued', 'waiting', 'running', 'succeeded', 'failed',
+                                              'stale', 'cancelled')),
+  instance_id  TEXT NOT NULL,  -- no foreign key: the record outlives a deleted instance
+  user_id      TEXT NOT NULL,
+  node_id      TEXT NOT NULL,
+  attempts     BIGINT NOT NULL DEFAULT 0,
+  error        TEXT,
+  params       TEXT NOT NULL DEFAULT '{}',
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL
+);
+-- Only the unfinished rows: finding work stays cheap however long the history grows.
+CREATE INDEX operations_unfinished ON operations (node_id, created_at)
+  WHERE state IN ('queued', 'waiting', 'running');
+CREATE INDEX operations_by_instance ON operations (instance_id, kind, created_at);
+CREATE INDEX operations_by_kind_state ON operations (kind, state);
+CREATE TABLE idempotency_keys (
+  user_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  operation_id  TEXT NOT NULL,
+  instance_id   TEXT NOT NULL,
+  created_at    BIGINT NOT NULL,
+  UNIQUE (user_id, key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+CREATE TABLE instance_events (
+  id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  instance_id  TEXT NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+  at           BIGINT NOT NULL,
+  type         TEXT NOT NULL,
+  body         TEXT NOT NULL
+);
+CREATE INDEX instance_events_by_instance ON instance_events (instance_id, id);
+)sql"},
+  };
+  return list;
+}
+
+}  // namespace zlh::coordinator::store::pg

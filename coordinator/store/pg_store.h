@@ -1,0 +1,92 @@
+#pragma once
+// PostgreSQL engine (libpq). One PgStore is one connection, used by one thread at a time, the
+// same contract as SqliteStore: the coordinator opens a writer for its logic thread and a
+// read-only store (default_transaction_read_only) for the network thread's token checks, so two
+// connections per coordinator. Writes run in READ COMMITTED transactions; a write that decides
+// on a row it read locks that row (FOR UPDATE), and unique indexes decide races between
+// coordinators. A lost connection fails the call with Unavailable; the next call reconnects.
+#include <memory>
+
+#include "coordinator/store/store.h"
+
+namespace zlh::coordinator::store {
+namespace pg {
+class Conn;
+}
+
+class PgStore final : public Store {
+ public:
+  /// Connects; unless `options.create`, refuses a database without our schema (FailedPrecondition:
+  /// run `zlh-coordinator init`). The database itself must exist either way.
+  static Result<std::unique_ptr<PgStore>> open(const std::string& url, const OpenOptions& options);
+  /// True when the database has been initialised (our schema_migrations table exists in the
+  /// connection's schema).
+  static Result<bool> initialised(const std::string& url);
+  ~PgStore() override;
+
+  Status migrate() override;
+  Result<int> schemaVersion() override;
+  int latestSchemaVersion() const override;
+  Status ping() override;
+
+  Result<User> createUser(const NewUser& user) override;
+  Result<User> getUser(const std::string& id) override;
+  Result<std::pair<User, TokenRecord>> createUserWithToken(const NewUser& user,
+                                                           const std::string& sha256) override;
+
+  Result<TokenRecord> createToken(TokenKind kind, const std::string& owner_id,
+                                  const std::string& sha256) override;
+  Result<TokenRecord> findActiveToken(const std::string& sha256) override;
+  Result<TokenRecord> findToken(const std::string& sha256) override;
+
+  Result<std::pair<Node, TokenRecord>> createNodeWithToken(const std::string& name,
+                                                           const std::string& sha256) override;
+  Result<Node> getNode(const std::string& id) override;
+  Result<std::vector<Node>> listNodes() override;
+  Status deleteNode(const std::string& id) override;
+  Status recordHello(const std::string& node_id, const NodeHello& hello) override;
+  Status touchNode(const std::string& node_id, Time seen) override;
+
+  Result<CreateOutcome> createInstance(const NewInstance& instance,
+                                       const IdempotencyClaim& claim) override;
+  Result<std::optional<IdempotencyRecord>> findIdempotencyKey(const std::string& user_id,
+                                                              const std::string& key) override;
+  Result<Instance> getInstance(const std::string& id) override;
+  Result<std::vector<Instance>> listInstances(const std::optional<std::string>& owner_id) override;
+  Result<std::vector<Instance>> listInstancesOnNode(const std::string& node_id) override;
+  Result<std::map<std::string, int64_t>> countInstancesByNode() override;
+  Result<std::map<std::string, int64_t>> countInstancesByState() override;
+  Result<bool> observeInstance(const Observation& observation) override;
+  Result<std::vector<InstanceEvent>> listInstanceEvents(const std::string& instance_id) override;
+
+  Result<std::pair<Instance, Operation>> startOperation(const NewOperation& op) override;
+  Result<Operation> getOperation(const std::string& id) override;
+  Result<std::optional<Operation>> findUnfinishedOperation(const std::string& instance_id,
+                                                           OperationKind kind) override;
+  Result<std::vector<Operation>> listUnfinishedOperations(
+      const std::optional<std::string>& node_id) override;
+  Result<bool> markOperation(const std::string& id, OperationState state,
+                             const std::optional<proto::Error>& error, bool new_attempt) override;
+  Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) override;
+  Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override;
+  Result<std::vector<OperationBacklog>> operationBacklog() override;
+
+ private:
+  explicit PgStore(std::unique_ptr<pg::Conn> conn);
+  Result<bool> hasSchema();
+  Result<User> insertUser(const NewUser& user);
+  Result<TokenRecord> insertToken(TokenKind kind, const std::string& owner_id,
+                                  const std::string& sha256);
+  Result<TokenRecord> selectToken(const std::string& sha256, bool active_only);
+  Result<Node> insertNode(const std::string& name);
+  Result<Operation> insertOperation(OperationKind kind, const std::string& instance_id,
+                                    const std::string& user_id, const std::string& node_id,
+                                    const nlohmann::json& params, Time at);
+  Result<bool> applyObservation(const Observation& o, Time at);
+  Status insertEvent(const std::string& instance_id, const InstanceEvent& event);
+  Status applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome, Time at);
+
+  std::unique_ptr<pg::Conn> conn_;
+};
+
+}  // namespace zlh::coordinator::store
