@@ -3,7 +3,7 @@
 
 #include "coordinator/api/api_service.h"
 #include "coordinator/api/sd_target.h"
-#include "coordinator/common/gzip.h"
+#include "proto/http/gzip.h"
 #include "coordinator/instances/instance_metrics.h"
 
 namespace zlh::coordinator::api {
@@ -54,12 +54,12 @@ void ApiService::metrics(const Request& req, const Params&, const Principal&, Re
   instances::refreshMetrics(store_, metrics_);
   r.body = metrics_.render();
   r.headers.emplace_back("Vary", "Accept-Encoding");
-  if (r.body.size() >= kGzipMinBytes && common::acceptsGzip(req.header("accept-encoding"))) {
-    if (auto gz = common::gzipCompress(r.body)) {
-      r.body = std::move(*gz);
+  if (r.body.size() >= kGzipMinBytes && proto::http::acceptsGzip(req.header("accept-encoding"))) {
+    if (std::string gz; gzip_.compress(r.body, gz)) {
+      r.body = std::move(gz);
       r.headers.emplace_back("Content-Encoding", "gzip");
     } else {
-      spdlog::warn("metrics: sending uncompressed: {}", gz.error().message);
+      spdlog::warn("metrics: sending uncompressed: zlib failed");
     }
   }
   done(std::move(r));

@@ -11,6 +11,7 @@
 #include "coordinator/gateway/node_links.h"
 #include "coordinator/instances/dispatcher.h"
 #include "coordinator/store/store.h"
+#include "proto/http/gzip.h"
 
 namespace zlh::coordinator::api {
 
@@ -68,6 +69,7 @@ class ApiService {
 
   store::Store& store_;
   common::Metrics& metrics_;
+  proto::http::GzipEncoder gzip_;  // /metrics bodies; zlib state kept between scrapes
   gateway::NodeLinks& links_;
   instances::Dispatcher& dispatcher_;
   ApiOptions options_;

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "agent/core/http/gzip.h"
+#include "proto/http/gzip.h"
 
 namespace zlh::agent::core {
 namespace {
@@ -36,7 +36,7 @@ HttpResponse StatusHttp::handle(const HttpRequest& req) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = renderMetrics();
     r.vary_accept_encoding = true;
-    if (acceptsGzip(req.accept_encoding) && gzip_.compress(r.body, gzip_buf_)) {
+    if (proto::http::acceptsGzip(req.accept_encoding) && gzip_.compress(r.body, gzip_buf_)) {
       r.body.swap(gzip_buf_);
       r.content_encoding = "gzip";
     }

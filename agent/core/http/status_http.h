@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/http/gzip.h"
 #include "agent/core/metrics/agent_metrics.h"
 #include "agent/core/plugins/plugin_host.h"
 #include "agent/core/transport/transport.h"
+#include "proto/http/gzip.h"
 
 namespace zlh::agent::core {
 
@@ -36,7 +36,7 @@ class StatusHttp : public HttpHandler {
   Transport* transport_ = nullptr;
   sdk::MetricsWriter writer_;  // kept between scrapes: reset() reuses its buffers
   std::string gzip_buf_;
-  GzipEncoder gzip_;
+  proto::http::GzipEncoder gzip_;
 };
 
 }  // namespace zlh::agent::core

@@ -1,10 +1,11 @@
-#include "agent/core/http/gzip.h"
+#include "proto/http/gzip.h"
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 
-namespace zlh::agent::core {
+namespace zlh::proto::http {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -53,7 +54,7 @@ bool acceptsGzip(std::string_view header) {
     const double q =
         qValue(semi == std::string_view::npos ? std::string_view() : item.substr(semi + 1));
     if (equalsNoCase(coding, "gzip") || equalsNoCase(coding, "x-gzip"))
-      gzip = q;
+      gzip = std::max(gzip, q);
     else if (coding == "*")
       star = q;
   }
@@ -110,4 +111,4 @@ bool GzipEncoder::compress(std::string_view data, std::string& out) {
   return run(*z, data, out);
 }
 
-}  // namespace zlh::agent::core
+}  // namespace zlh::proto::http

@@ -1,9 +1,9 @@
-#include "agent/core/http/gzip.h"
+#include "proto/http/gzip.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-namespace zlh::agent::core {
+namespace zlh::proto::http {
 namespace {
 
 std::string gunzip(const std::string& in) {
@@ -27,6 +27,9 @@ TEST(AcceptsGzip, HeaderValues) {
   EXPECT_TRUE(acceptsGzip("x-gzip"));
   EXPECT_TRUE(acceptsGzip("*"));
   EXPECT_TRUE(acceptsGzip(" identity ; q=1 , gzip ; q=0.001"));
+  EXPECT_TRUE(acceptsGzip("gzip, deflate, br"));
+  EXPECT_TRUE(acceptsGzip("identity, *;q=0.1"));
+  EXPECT_TRUE(acceptsGzip("gzip;q=0, gzip;q=0.5"));  // the best q of a repeated coding counts
   EXPECT_FALSE(acceptsGzip(""));
   EXPECT_FALSE(acceptsGzip("identity"));
   EXPECT_FALSE(acceptsGzip("deflate, br"));
@@ -35,6 +38,9 @@ TEST(AcceptsGzip, HeaderValues) {
   EXPECT_FALSE(acceptsGzip("*;q=1, gzip;q=0"));  // explicit gzip wins over *
   EXPECT_FALSE(acceptsGzip("gzip;q=x"));
   EXPECT_FALSE(acceptsGzip("gzipx"));
+  EXPECT_FALSE(acceptsGzip("*;q=0"));
+  EXPECT_FALSE(acceptsGzip("gzip;q=0, *"));  // gzip refused by name beats the wildcard
+  EXPECT_FALSE(acceptsGzip("deflate, br"));
 }
 
 TEST(GzipCompress, RoundTrips) {
@@ -63,4 +69,4 @@ TEST(GzipEncoder, ReusedStateGivesIndependentStreams) {
 }
 
 }  // namespace
-}  // namespace zlh::agent::core
+}  // namespace zlh::proto::http
