@@ -1,5 +1,7 @@
 #include "coordinator/store/instance_types.h"
 
+#include "coordinator/common/tokens.h"
+
 namespace zlh::coordinator::store {
 
 std::string_view toString(OperationKind kind) {
@@ -64,6 +66,21 @@ const std::vector<OperationState>& allOperationStates() {
 bool isFinal(OperationState state) {
   return state != OperationState::kQueued && state != OperationState::kWaiting &&
          state != OperationState::kRunning;
+}
+
+Instance instanceRecord(const NewInstance& in, Time now) {
+  Instance inst;
+  inst.id = common::newId("in_");
+  inst.name = in.name;
+  inst.owner_id = in.owner_id;
+  inst.template_name = in.template_name;
+  inst.node_id = in.node_id;
+  inst.desired_state = in.desired_state;
+  inst.params = in.params;
+  inst.env = in.env;
+  inst.resources = in.resources;
+  inst.created_at = inst.updated_at = now;
+  return inst;
 }
 
 }  // namespace zlh::coordinator::store

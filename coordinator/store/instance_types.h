@@ -92,6 +92,10 @@ struct NewInstance {
   nlohmann::json operation_params = nlohmann::json::object();
 };
 
+/// The instance record a create writes (a fresh "in_" id, both timestamps `now`): the same for
+/// every engine.
+Instance instanceRecord(const NewInstance& in, Time now);
+
 /// The Idempotency-Key of a request: unique per (user_id, key).
 struct IdempotencyClaim {
   std::string user_id;

@@ -69,17 +69,7 @@ Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& in,
   int rc = prune.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "prune idempotency keys");
 
-  Instance inst;
-  inst.id = common::newId("in_");
-  inst.name = in.name;
-  inst.owner_id = in.owner_id;
-  inst.template_name = in.template_name;
-  inst.node_id = in.node_id;
-  inst.desired_state = in.desired_state;
-  inst.params = in.params;
-  inst.env = in.env;
-  inst.resources = in.resources;
-  inst.created_at = inst.updated_at = now;
+  Instance inst = instanceRecord(in, now);
 
   auto op = insertOperation(OperationKind::kInstanceCreate, inst.id, in.requested_by, in.node_id,
                             in.operation_params, now);
