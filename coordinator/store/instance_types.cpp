@@ -68,6 +68,21 @@ bool isFinal(OperationState state) {
          state != OperationState::kRunning;
 }
 
+Operation queuedOperation(OperationKind kind, const std::string& instance_id,
+                          const std::string& user_id, const std::string& node_id,
+                          const nlohmann::json& params, Time at) {
+  Operation op;
+  op.id = common::newId("op_");
+  op.kind = kind;
+  op.state = OperationState::kQueued;
+  op.instance_id = instance_id;
+  op.user_id = user_id;
+  op.node_id = node_id;
+  op.params = params;
+  op.created_at = op.updated_at = at;
+  return op;
+}
+
 Instance instanceRecord(const NewInstance& in, Time now) {
   Instance inst;
   inst.id = common::newId("in_");

@@ -92,6 +92,11 @@ struct NewInstance {
   nlohmann::json operation_params = nlohmann::json::object();
 };
 
+/// A new operation as every engine inserts it: a fresh "op_" id, queued, both timestamps `at`.
+Operation queuedOperation(OperationKind kind, const std::string& instance_id,
+                          const std::string& user_id, const std::string& node_id,
+                          const nlohmann::json& params, Time at);
+
 /// The instance record a create writes (a fresh "in_" id, both timestamps `now`): the same for
 /// every engine.
 Instance instanceRecord(const NewInstance& in, Time now);

@@ -1,5 +1,4 @@
 // PgStore: instance creation with idempotency keys, operations and their outcomes.
-#include "coordinator/common/tokens.h"
 #include "coordinator/store/json_columns.h"
 #include "coordinator/store/pg_rows.h"
 #include "coordinator/store/pg_store.h"
@@ -21,15 +20,7 @@ using proto::makeError;
 Result<Operation> PgStore::insertOperation(OperationKind kind, const std::string& instance_id,
                                            const std::string& user_id, const std::string& node_id,
                                            const json& params, Time at) {
-  Operation op;
-  op.id = common::newId("op_");
-  op.kind = kind;
-  op.state = OperationState::kQueued;
-  op.instance_id = instance_id;
-  op.user_id = user_id;
-  op.node_id = node_id;
-  op.params = params;
-  op.created_at = op.updated_at = at;
+  Operation op = queuedOperation(kind, instance_id, user_id, node_id, params, at);
   auto r = conn_->exec("create operation",
                        "INSERT INTO operations (id, kind, state, instance_id, user_id, node_id, "
                        "attempts, params, created_at, updated_at) "

@@ -1,5 +1,4 @@
 // SqliteStore: instance creation with idempotency keys, operations and their outcomes.
-#include "coordinator/common/tokens.h"
 #include "coordinator/store/sqlite_rows.h"
 #include "coordinator/store/sqlite_store.h"
 
@@ -22,15 +21,7 @@ Result<Operation> SqliteStore::insertOperation(OperationKind kind, const std::st
                                                const std::string& user_id,
                                                const std::string& node_id, const json& params,
                                                Time at) {
-  Operation op;
-  op.id = common::newId("op_");
-  op.kind = kind;
-  op.state = OperationState::kQueued;
-  op.instance_id = instance_id;
-  op.user_id = user_id;
-  op.node_id = node_id;
-  op.params = params;
-  op.created_at = op.updated_at = at;
+  Operation op = queuedOperation(kind, instance_id, user_id, node_id, params, at);
   Stmt s(db_,
          "INSERT INTO operations (id, kind, state, instance_id, user_id, node_id, attempts, "
          "params, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, 0, ?, ?, ?)");
