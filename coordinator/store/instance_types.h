@@ -67,6 +67,12 @@ struct Operation {
   nlohmann::json params = nlohmann::json::object();
   Time created_at;
   Time updated_at;
+  /// Set when its job is claimed: running past it, the operation is overdue.
+  std::optional<Time> deadline;
+
+  bool overdue(Time now) const {
+    return state == OperationState::kRunning && deadline && *deadline < now;
+  }
 };
 
 /// Unfinished operations of one (kind, state): how many, and when the oldest was requested.

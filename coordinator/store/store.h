@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "coordinator/store/instance_types.h"
+#include "coordinator/store/queue_types.h"
 #include "coordinator/store/types.h"
 #include "proto/v1/result.h"
 
@@ -104,6 +105,64 @@ class Store {
   /// Unfinished operations per (kind, state) with the creation time of the oldest; only the
   /// combinations that have some.
   virtual Result<std::vector<OperationBacklog>> operationBacklog() = 0;
+
+  // Queues (queue_types.h, docs/queues.md). createInstance and startOperation write their
+  // operation's job (queue provisioning, kind = the operation kind, bound to the instance's node)
+  // in their transaction. Queue calls take `now` so tests can move time.
+
+  /// Enqueues a job that carries no operation.
+  virtual Result<Job> enqueueJob(const NewJob& job, Time now) = 0;
+  virtual Result<Job> getJob(const std::string& id) = 0;
+  /// The job carrying an operation (NotFound when it has none).
+  virtual Result<Job> getJobOfOperation(const std::string& operation_id) = 0;
+  /// Claims up to `limit` available jobs of the queue whose run_at has come, oldest run_at
+  /// first, bound to one of `node_ids` or to no node: each becomes running with attempt + 1,
+  /// the lease and its deadline; their operations become running in the same transaction.
+  /// Concurrent claimers never get the same job.
+  virtual Result<std::vector<Job>> claimJobs(const ClaimRequest& request, Time now) = 0;
+  /// Extends the leases still held to now + lease. Returns the ids of the jobs that were lost.
+  virtual Result<std::vector<std::string>> heartbeatJobs(const std::vector<Fence>& held,
+                                                         std::chrono::milliseconds lease,
+                                                         Time now) = 0;
+  /// A failed attempt to try again: available at `run_at`, failures + 1, the error kept; its
+  /// operation goes back to queued showing the error.
+  virtual Result<FenceResult> retryJob(const Fence& fence, const proto::Error& error, Time run_at,
+                                       Time now) = 0;
+  /// Gives a job back without counting a failure (its node's link went away mid-run): available
+  /// now; its operation shows waiting with `why`.
+  virtual Result<FenceResult> releaseJob(const Fence& fence, const proto::Error& why,
+                                         Time now) = 0;
+  /// Finishes a job (succeeded or failed, with its error) and, when it carries an operation,
+  /// applies `outcome` to it, all in one transaction, once.
+  virtual Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
+                                          const std::optional<proto::Error>& error,
+                                          const std::optional<OperationOutcome>& outcome,
+                                          Time now) = 0;
+  /// Cancels an operation whose job is not running (queued or waiting): job and operation
+  /// become cancelled and `outcome` (its state is ignored) is applied to the instance.
+  /// Conflict when its job is running, FailedPrecondition when it is already final.
+  virtual Result<Operation> cancelOperation(const std::string& operation_id,
+                                            const OperationOutcome& outcome, Time now) = 0;
+  /// Expired leases: back to available (failures + 1, error "lease expired") when attempts
+  /// remain; the others are returned untouched as `exhausted`.
+  virtual Result<SweepResult> sweepExpiredLeases(Time now) = 0;
+  /// Queued operations whose job is available while their node has no live link anywhere
+  /// become waiting, with the reason. Returns how many changed.
+  virtual Result<int64_t> markWaitingOperations(Time now) = 0;
+  /// Every queue's backlog (all queues, all states, zeros included).
+  virtual Result<std::vector<QueueStats>> queueStats(Time now) = 0;
+  /// Deletes jobs finished before `before` and idempotency keys older than their retention.
+  /// Returns how many jobs went.
+  virtual Result<int64_t> pruneFinishedJobs(Time before, Time now) = 0;
+
+  // Node links across coordinators: a coordinator holding a node's link keeps its lease fresh;
+  // a node is online while its lease has not expired.
+
+  /// Records that `owner` holds these nodes' links until `expires`.
+  virtual Status holdNodeLinks(const std::string& owner, const std::vector<std::string>& node_ids,
+                               Time expires) = 0;
+  /// The link closed: clears the lease if `owner` still holds it.
+  virtual Status releaseNodeLink(const std::string& node_id, const std::string& owner) = 0;
 };
 
 struct OpenOptions {

@@ -50,6 +50,10 @@ struct Node {
   std::optional<nlohmann::json> capacity;
   std::optional<std::string> metrics_url;
   nlohmann::json plugins = nlohmann::json::array();
+  std::optional<std::string> link_owner;    // the coordinator holding its link
+  std::optional<Time> link_expires_at;      // the link's lease: online while it is in the future
+
+  bool linkLive(Time now) const { return link_expires_at && *link_expires_at > now; }
 };
 
 /// What a good hello records.
