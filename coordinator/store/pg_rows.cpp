@@ -40,6 +40,7 @@ Operation readOperation(const Rows& r, int row) {
   o.params = jsonColumn(r.text(row, 8), json::object());
   o.created_at = common::fromUnixMs(r.int64(row, 9));
   o.updated_at = common::fromUnixMs(r.int64(row, 10));
+  if (auto d = r.optInt64(row, 11)) o.deadline = common::fromUnixMs(*d);
   return o;
 }
 

@@ -71,6 +71,30 @@ class PgStore final : public Store {
   Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override;
   Result<std::vector<OperationBacklog>> operationBacklog() override;
 
+  Result<Job> enqueueJob(const NewJob& job, Time now) override;
+  Result<Job> getJob(const std::string& id) override;
+  Result<Job> getJobOfOperation(const std::string& operation_id) override;
+  Result<std::vector<Job>> claimJobs(const ClaimRequest& request, Time now) override;
+  Result<std::vector<std::string>> heartbeatJobs(const std::vector<Fence>& held,
+                                                 std::chrono::milliseconds lease,
+                                                 Time now) override;
+  Result<FenceResult> retryJob(const Fence& fence, const proto::Error& error, Time run_at,
+                               Time now) override;
+  Result<FenceResult> releaseJob(const Fence& fence, const proto::Error& why, Time now) override;
+  Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
+                                  const std::optional<proto::Error>& error,
+                                  const std::optional<OperationOutcome>& outcome,
+                                  Time now) override;
+  Result<Operation> cancelOperation(const std::string& operation_id,
+                                    const OperationOutcome& outcome, Time now) override;
+  Result<SweepResult> sweepExpiredLeases(Time now) override;
+  Result<int64_t> markWaitingOperations(Time now) override;
+  Result<std::vector<QueueStats>> queueStats(Time now) override;
+  Result<int64_t> pruneFinishedJobs(Time before, Time now) override;
+  Status holdNodeLinks(const std::string& owner, const std::vector<std::string>& node_ids,
+                       Time expires) override;
+  Status releaseNodeLink(const std::string& node_id, const std::string& owner) override;
+
  private:
   explicit PgStore(std::unique_ptr<pg::Conn> conn);
   Result<bool> hasSchema();
@@ -85,6 +109,10 @@ class PgStore final : public Store {
   Result<bool> applyObservation(const Observation& o, Time at);
   Status insertEvent(const std::string& instance_id, const InstanceEvent& event);
   Status applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome, Time at);
+  Result<bool> finishOperationInTx(const std::string& id, const OperationOutcome& outcome, Time now);
+  Result<Job> selectJob(const char* context, const char* sql, const std::string& key);
+  Status setOperationState(const std::string& id, OperationState state,
+                           const std::optional<proto::Error>& error, Time now);
 
   std::unique_ptr<pg::Conn> conn_;
 };

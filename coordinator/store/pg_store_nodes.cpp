@@ -14,7 +14,8 @@ using proto::ErrorCode;
 using proto::makeError;
 
 #define ZLH_PG_NODE_COLUMNS \
-  "id, name, created_at, last_seen, version, capacity, metrics_url, plugins"
+  "id, name, created_at, last_seen, version, capacity, metrics_url, plugins, link_owner, " \
+  "link_expires_at"
 
 Node readNode(const Rows& r, int row) {
   Node n;
@@ -26,6 +27,8 @@ Node readNode(const Rows& r, int row) {
   if (auto c = r.optText(row, 5)) n.capacity = columns::jsonColumn(*c, json::object());
   n.metrics_url = r.optText(row, 6);
   n.plugins = columns::jsonColumn(r.text(row, 7), json::array());
+  n.link_owner = r.optText(row, 8);
+  if (auto v = r.optInt64(row, 9)) n.link_expires_at = common::fromUnixMs(*v);
   return n;
 }
 }  // namespace

@@ -2,6 +2,7 @@
 #include "coordinator/store/json_columns.h"
 #include "coordinator/store/pg_rows.h"
 #include "coordinator/store/pg_store.h"
+#include "coordinator/store/queue_types.h"
 
 namespace zlh::coordinator::store {
 namespace {
@@ -28,6 +29,14 @@ Result<Operation> PgStore::insertOperation(OperationKind kind, const std::string
                        {op.id, toString(kind), instance_id, user_id, node_id, dumpJson(params),
                         common::toUnixMs(at)});
   if (!r) return r.error();
+  // Its job, in the same transaction: the queue is how the operation gets done.
+  auto j = conn_->exec("enqueue operation job",
+                       "INSERT INTO jobs (id, queue, kind, operation_id, node_id, payload, state, "
+                       "max_attempts, run_at, created_at, updated_at) VALUES ($1, 'provisioning', "
+                       "$2, $3, $4, '{}', 'available', $5, $6, $6, $6)",
+                       {jobIdOfOperation(op.id), toString(kind), op.id, node_id,
+                        kDefaultMaxAttempts, common::toUnixMs(at)});
+  if (!j) return j.error();
   return op;
 }
 
@@ -189,6 +198,14 @@ Result<bool> PgStore::finishOperation(const std::string& id, const OperationOutc
     return makeError(ErrorCode::kInvalidArgument, "finishOperation takes a final state");
   Transaction tx(*conn_);
   if (!tx.begin()) return tx.begin().error().withContext("finish operation");
+  auto done = finishOperationInTx(id, outcome, pg::nowMs());
+  if (!done || !*done) return done;
+  if (auto st = tx.commit("finish operation"); !st) return st.error();
+  return true;
+}
+
+Result<bool> PgStore::finishOperationInTx(const std::string& id, const OperationOutcome& outcome,
+                                          Time now) {
   // FOR UPDATE: of two coordinators finishing the same operation, the second waits, then sees
   // it final and writes nothing (once, as under SQLite's single writer).
   auto r = conn_->exec(
@@ -198,14 +215,12 @@ Result<bool> PgStore::finishOperation(const std::string& id, const OperationOutc
   if (r->empty()) return makeError(ErrorCode::kNotFound, "operation " + id + " not found");
   Operation op = pg::readOperation(*r, 0);
   if (isFinal(op.state)) return false;
-  Time now = pg::nowMs();
   auto upd = conn_->exec(
       "finish operation",
       "UPDATE operations SET state = $1, error = $2, updated_at = $3 WHERE id = $4",
       {toString(outcome.state), columns::errorText(outcome.error), common::toUnixMs(now), id});
   if (!upd) return upd.error();
   if (auto st = applyOutcomeToInstance(op, outcome, now); !st) return st.error();
-  if (auto st = tx.commit("finish operation"); !st) return st.error();
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "coordinator/common/time_format.h"
@@ -110,11 +111,23 @@ struct SweepResult {
 /// One queue's backlog for /metrics and /healthz.
 struct QueueStats {
   QueueName queue = QueueName::kProvisioning;
-  std::map<JobState, int64_t> jobs;         // by state (every state, 0 when none)
-  std::optional<Time> oldest_available_at;  // run_at of the oldest claimable-now-or-later job
+  std::map<JobState, int64_t> jobs;          // by state (every state, 0 when none)
+  std::optional<Time> oldest_available_at;   // run_at of the oldest claimable-now-or-later job
   std::optional<Time> oldest_running_since;  // started_at of the oldest running job
   int64_t overdue = 0;                       // running past their deadline
 };
+
+/// The id of the job carrying an operation: "jb_" + the operation id's random part (so the
+/// migration that gave earlier operations their jobs names them the same way).
+std::string jobIdOfOperation(const std::string& operation_id);
+/// The run timeout a claim gives a job of `kind`.
+std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::string& kind);
+
+/// What markWaitingOperations does to an operation (state "queued" or "waiting") whose job is
+/// available on `node_id`: queued -> waiting (with the reason) when the node is gone or has no
+/// live link; waiting -> queued when its link is live again; none when nothing changes.
+std::optional<std::pair<OperationState, std::optional<proto::Error>>> waitingTransition(
+    std::string_view op_state, const std::string& node_id, bool node_exists, bool link_live);
 
 /// Finished jobs are kept this long, then pruned (docs/queues.md).
 inline constexpr int64_t kFinishedJobRetentionMs = 7LL * 24 * 3600 * 1000;

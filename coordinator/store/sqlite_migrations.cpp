@@ -90,6 +90,47 @@ CREATE TABLE instance_events (
 );
 CREATE INDEX instance_events_by_instance ON instance_events (instance_id, id);
 )sql"},
+      {3, "job queues, operation deadlines, node link leases", R"sql(
+ALTER TABLE operations ADD COLUMN deadline_at INTEGER;
+ALTER TABLE nodes ADD COLUMN link_owner TEXT;
+ALTER TABLE nodes ADD COLUMN link_expires_at INTEGER;
+CREATE TABLE jobs (
+  id                TEXT PRIMARY KEY,
+  queue             TEXT NOT NULL CHECK (queue IN ('provisioning', 'repair', 'billing_enforcement')),
+  kind              TEXT NOT NULL,
+  operation_id      TEXT UNIQUE,  -- one job per operation
+  node_id           TEXT,         -- claimed only where this node's link is; NULL: anywhere
+  payload           TEXT NOT NULL DEFAULT '{}',
+  state             TEXT NOT NULL CHECK (state IN ('available', 'running', 'succeeded', 'failed',
+                                                   'cancelled')),
+  attempt           INTEGER NOT NULL DEFAULT 0,
+  failures          INTEGER NOT NULL DEFAULT 0,
+  max_attempts      INTEGER NOT NULL,
+  run_at            INTEGER NOT NULL,
+  lease_owner       TEXT,
+  lease_expires_at  INTEGER,
+  started_at        INTEGER,
+  deadline_at       INTEGER,
+  last_error        TEXT,
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  finished_at       INTEGER
+);
+-- Partial indexes: claims, sweeps and backlog figures read only unfinished rows, so a long
+-- finished history does not slow them (FIELD-NOTES: a plain (state, run_at, id) index lets the
+-- PostgreSQL planner scan history).
+CREATE INDEX jobs_claimable ON jobs (queue, run_at, id) WHERE state = 'available';
+CREATE INDEX jobs_running ON jobs (queue, lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+-- Operations left unfinished by an earlier version get their job; running ones run again (the
+-- agent answers a finished job id from its record).
+INSERT INTO jobs (id, queue, kind, operation_id, node_id, payload, state, attempt, failures,
+                  max_attempts, run_at, created_at, updated_at)
+  SELECT 'jb_' || substr(id, 4), 'provisioning', kind, id, node_id, '{}', 'available', attempts, 0,
+         5, created_at, created_at, updated_at
+  FROM operations WHERE state IN ('queued', 'waiting', 'running');
+UPDATE operations SET state = 'queued' WHERE state = 'running';
+)sql"},
   };
   return list;
 }

@@ -36,6 +36,7 @@ Operation readOperation(const Stmt& s) {
   o.params = jsonColumn(s.text(8), json::object());
   o.created_at = common::fromUnixMs(s.int64(9));
   o.updated_at = common::fromUnixMs(s.int64(10));
+  if (auto d = s.optInt64(11)) o.deadline = common::fromUnixMs(*d);
   return o;
 }
 

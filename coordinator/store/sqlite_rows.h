@@ -14,7 +14,7 @@ inline constexpr const char* kInstanceColumns =
     "state_version, params, env, resources, created_at, updated_at";
 inline constexpr const char* kOperationColumns =
     "id, kind, state, instance_id, user_id, node_id, attempts, error, params, created_at, "
-    "updated_at";
+    "updated_at, deadline_at";
 inline constexpr const char* kIdempotencyColumns =
     "user_id, key, request_hash, operation_id, instance_id, created_at";
 

@@ -12,7 +12,8 @@ using sqlite::WriteTransaction;
 using nlohmann::json;
 
 constexpr const char* kNodeColumns =
-    "id, name, created_at, last_seen, version, capacity, metrics_url, plugins";
+    "id, name, created_at, last_seen, version, capacity, metrics_url, plugins, link_owner, "
+    "link_expires_at";
 
 json parseJsonColumn(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -29,6 +30,8 @@ Node readNode(const Stmt& s) {
   if (auto c = s.optText(5)) n.capacity = parseJsonColumn(*c, json::object());
   n.metrics_url = s.optText(6);
   n.plugins = parseJsonColumn(s.text(7), json::array());
+  n.link_owner = s.optText(8);
+  if (auto v = s.optInt64(9)) n.link_expires_at = common::fromUnixMs(*v);
   return n;
 }
 }  // namespace

@@ -29,6 +29,15 @@ Result<Operation> SqliteStore::insertOperation(OperationKind kind, const std::st
   s.bind(6, dumpJson(params)).bind(7, common::toUnixMs(at)).bind(8, common::toUnixMs(at));
   int rc = s.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "create operation");
+  // Its job, in the same transaction: the queue is how the operation gets done.
+  Stmt j(db_,
+         "INSERT INTO jobs (id, queue, kind, operation_id, node_id, payload, state, max_attempts, "
+         "run_at, created_at, updated_at) VALUES (?, 'provisioning', ?, ?, ?, '{}', 'available', "
+         "?, ?, ?, ?)");
+  j.bind(1, jobIdOfOperation(op.id)).bind(2, toString(kind)).bind(3, op.id).bind(4, node_id);
+  j.bind(5, kDefaultMaxAttempts).bind(6, common::toUnixMs(at)).bind(7, common::toUnixMs(at));
+  j.bind(8, common::toUnixMs(at));
+  if ((rc = j.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "enqueue operation job");
   return op;
 }
 
@@ -195,17 +204,23 @@ Result<bool> SqliteStore::finishOperation(const std::string& id, const Operation
   WriteTransaction tx(db_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "finish operation");
+  auto done = finishOperationInTx(id, outcome, sqlite::nowMs());
+  if (!done || !*done) return done;
+  if (int rc = tx.commit(); rc != SQLITE_OK) return sqlite::toError(db_, rc, "finish operation");
+  return true;
+}
+
+Result<bool> SqliteStore::finishOperationInTx(const std::string& id,
+                                              const OperationOutcome& outcome, Time now) {
   auto op = getOperation(id);
   if (!op) return op.error();
   if (isFinal(op->state)) return false;
-  Time now = sqlite::nowMs();
   Stmt s(db_, "UPDATE operations SET state = ?, error = ?, updated_at = ? WHERE id = ?");
   s.bind(1, toString(outcome.state)).bindOpt(2, sqlite::errorText(outcome.error));
   s.bind(3, common::toUnixMs(now)).bind(4, id);
   int rc = s.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "finish operation");
   if (auto st = applyOutcomeToInstance(*op, outcome, now); !st) return st.error();
-  if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "finish operation");
   return true;
 }
 

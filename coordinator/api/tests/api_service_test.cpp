@@ -8,6 +8,7 @@
 #include <set>
 
 #include "coordinator/common/tokens.h"
+#include "coordinator/store/forwarding_store.h"
 
 namespace zlh::coordinator::api {
 namespace {
@@ -82,76 +83,13 @@ TEST_F(ApiTest, HealthzNeedsNoAuth) {
 }
 
 /// The real store, except that it cannot be reached for the health check.
-class UnreachableStore : public store::Store {
+class UnreachableStore : public store::ForwardingStore {
  public:
-  explicit UnreachableStore(store::Store& s) : s_(s) {}
-  proto::Status migrate() override { return s_.migrate(); }
-  proto::Result<int> schemaVersion() override { return s_.schemaVersion(); }
-  int latestSchemaVersion() const override { return s_.latestSchemaVersion(); }
+  using ForwardingStore::ForwardingStore;
   proto::Status ping() override { return proto::makeError(proto::ErrorCode::kUnavailable, "disk gone"); }
-  proto::Result<store::User> createUser(const store::NewUser& u) override { return s_.createUser(u); }
-  proto::Result<store::User> getUser(const std::string& id) override { return s_.getUser(id); }
-  proto::Result<std::pair<store::User, store::TokenRecord>> createUserWithToken(
-      const store::NewUser& u, const std::string& h) override { return s_.createUserWithToken(u, h); }
-  proto::Result<store::TokenRecord> createToken(store::TokenKind k, const std::string& o,
-                                                const std::string& h) override { return s_.createToken(k, o, h); }
-  proto::Result<store::TokenRecord> findActiveToken(const std::string& h) override { return s_.findActiveToken(h); }
-  proto::Result<store::TokenRecord> findToken(const std::string& h) override { return s_.findToken(h); }
-  proto::Result<std::pair<store::Node, store::TokenRecord>> createNodeWithToken(
-      const std::string& n, const std::string& h) override { return s_.createNodeWithToken(n, h); }
-  proto::Result<store::Node> getNode(const std::string& id) override { return s_.getNode(id); }
-  proto::Result<std::vector<store::Node>> listNodes() override { return s_.listNodes(); }
-  proto::Status deleteNode(const std::string& id) override { return s_.deleteNode(id); }
-  proto::Status recordHello(const std::string& id, const store::NodeHello& h) override { return s_.recordHello(id, h); }
-  proto::Status touchNode(const std::string& id, store::Time t) override { return s_.touchNode(id, t); }
-  proto::Result<store::CreateOutcome> createInstance(const store::NewInstance& i,
-                                                     const store::IdempotencyClaim& c) override {
-    return s_.createInstance(i, c);
-  }
-  proto::Result<std::optional<store::IdempotencyRecord>> findIdempotencyKey(const std::string& u,
-                                                                            const std::string& k) override {
-    return s_.findIdempotencyKey(u, k);
-  }
-  proto::Result<store::Instance> getInstance(const std::string& id) override { return s_.getInstance(id); }
-  proto::Result<std::vector<store::Instance>> listInstances(const std::optional<std::string>& o) override {
-    return s_.listInstances(o);
-  }
-  proto::Result<std::vector<store::Instance>> listInstancesOnNode(const std::string& n) override {
-    return s_.listInstancesOnNode(n);
-  }
-  proto::Result<std::map<std::string, int64_t>> countInstancesByNode() override { return s_.countInstancesByNode(); }
-  proto::Result<std::map<std::string, int64_t>> countInstancesByState() override { return s_.countInstancesByState(); }
-  proto::Result<bool> observeInstance(const store::Observation& o) override { return s_.observeInstance(o); }
-  proto::Result<std::vector<store::InstanceEvent>> listInstanceEvents(const std::string& id) override {
-    return s_.listInstanceEvents(id);
-  }
-  proto::Result<std::pair<store::Instance, store::Operation>> startOperation(const store::NewOperation& o) override {
-    return s_.startOperation(o);
-  }
-  proto::Result<store::Operation> getOperation(const std::string& id) override { return s_.getOperation(id); }
-  proto::Result<std::optional<store::Operation>> findUnfinishedOperation(const std::string& i,
-                                                                         store::OperationKind k) override {
-    return s_.findUnfinishedOperation(i, k);
-  }
-  proto::Result<std::vector<store::Operation>> listUnfinishedOperations(const std::optional<std::string>& n) override {
-    return s_.listUnfinishedOperations(n);
-  }
-  proto::Result<bool> markOperation(const std::string& id, store::OperationState st,
-                                    const std::optional<proto::Error>& e, bool a) override {
-    return s_.markOperation(id, st, e, a);
-  }
-  proto::Result<bool> finishOperation(const std::string& id, const store::OperationOutcome& o) override {
-    return s_.finishOperation(id, o);
-  }
-  proto::Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override {
-    return s_.countOperations();
-  }
   proto::Result<std::vector<store::OperationBacklog>> operationBacklog() override {
     return proto::makeError(proto::ErrorCode::kUnavailable, "disk gone");
   }
-
- private:
-  store::Store& s_;
 };
 
 TEST_F(ApiTest, HealthzIs503WhenTheStoreIsUnreachable) {
