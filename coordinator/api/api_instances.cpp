@@ -5,6 +5,7 @@
 #include "coordinator/api/api_service.h"
 #include "coordinator/api/instance_request.h"
 #include "coordinator/common/time_format.h"
+#include "coordinator/instances/operation_recorder.h"
 
 namespace zlh::coordinator::api {
 namespace {
@@ -35,6 +36,8 @@ void ApiService::registerInstanceRoutes() {
         [this](auto& r, auto& p, auto& w, Responder d) { instanceEvents(r, p, w, std::move(d)); });
   route("GET", "/api/v1/operations/{id}", people,
         [this](auto& r, auto& p, auto& w, Responder d) { getOperation(r, p, w, std::move(d)); });
+  route("POST", "/api/v1/operations/{id}/cancel", people,
+        [this](auto& r, auto& p, auto& w, Responder d) { cancelOperation(r, p, w, std::move(d)); });
   route("POST", "/api/v1/instances/{id}/console/tickets", people,
         [this](auto& r, auto& p, auto& w, Responder d) {
           createConsoleTicket(r, p, w, std::move(d));
@@ -169,14 +172,12 @@ void ApiService::instanceEvents(const Request&, const Params& params, const Prin
   done(jsonResponse(200, {{"items", items}, {"next_cursor", nullptr}}));
 }
 
-void ApiService::getOperation(const Request&, const Params& params, const Principal& who,
-                              Responder done) {
-  const std::string& id = params.at("id");
+proto::Result<store::Operation> ApiService::visibleOperation(const std::string& id,
+                                                             const Principal& who) {
   auto op = store_.getOperation(id);
   if (!op) {
-    if (op.error().code == ErrorCode::kNotFound)
-      return done(errorResponse(notFound("operation", id)));
-    return done(errorResponse(op.error()));
+    if (op.error().code == ErrorCode::kNotFound) return notFound("operation", id);
+    return op.error();
   }
   bool visible = who.role == Role::kAdmin || op->user_id == who.user_id;
   if (!visible) {
@@ -184,8 +185,32 @@ void ApiService::getOperation(const Request&, const Params& params, const Princi
     auto inst = store_.getInstance(op->instance_id);
     visible = inst && inst->owner_id == who.user_id;
   }
-  if (!visible) return done(errorResponse(notFound("operation", id)));
+  if (!visible) return notFound("operation", id);
+  return op;
+}
+
+void ApiService::getOperation(const Request&, const Params& params, const Principal& who,
+                              Responder done) {
+  auto op = visibleOperation(params.at("id"), who);
+  if (!op) return done(errorResponse(op.error()));
   done(jsonResponse(200, operationJson(*op)));
+}
+
+void ApiService::cancelOperation(const Request&, const Params& params, const Principal& who,
+                                 Responder done) {
+  auto op = visibleOperation(params.at("id"), who);
+  if (!op) return done(errorResponse(op.error()));
+  // What a cancelled operation leaves behind is what a failed one does (a create's instance
+  // shows failed and can be deleted; a delete restores the desired state it replaced).
+  auto outcome = instances::OperationRecorder::outcomeOf(
+      *op, proto::makeError(ErrorCode::kFailedPrecondition, "cancelled"));
+  outcome.error = proto::makeError(ErrorCode::kFailedPrecondition,
+                                   "cancelled by " + who.user_id + " before it ran");
+  auto cancelled = store_.cancelOperation(op->id, outcome, common::now());
+  if (!cancelled) return done(errorResponse(cancelled.error()));
+  spdlog::info("operation {} ({} of {}) cancelled by {}", op->id, store::toString(op->kind),
+               op->instance_id, who.user_id);
+  done(jsonResponse(200, operationJson(*cancelled)));
 }
 
 }  // namespace zlh::coordinator::api

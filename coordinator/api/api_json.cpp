@@ -92,7 +92,9 @@ json operationJson(const store::Operation& op) {
           {"attempts", op.attempts},
           {"error", error},
           {"created_at", common::formatRfc3339(op.created_at)},
-          {"updated_at", common::formatRfc3339(op.updated_at)}};
+          {"updated_at", common::formatRfc3339(op.updated_at)},
+          {"deadline", op.deadline ? json(common::formatRfc3339(*op.deadline)) : json(nullptr)},
+          {"overdue", op.overdue(common::now())}};
 }
 
 json eventJson(const store::InstanceEvent& e) {

@@ -43,8 +43,23 @@ void ApiService::healthz(const Request&, const Params&, Responder done) {
     st = pending.error();
     db = {{"ok", false}, {"error", pending.error().message}};
   }
+  json queues = {{"ok", false}};
+  if (st) {
+    if (auto q = instances::queueHealth(store_, common::now())) {
+      queues = *q;
+      queues["ok"] = true;
+    } else {
+      spdlog::error("health check: reading the queues failed: {}", q.error().message);
+      st = q.error();
+      db = {{"ok", false}, {"error", q.error().message}};
+    }
+  }
   json body = {{"status", st ? "ok" : "degraded"},
-               {"checks", {{"db", db}, {"agents_online", links_.onlineCount()}, {"operations", ops}}}};
+               {"checks",
+                {{"db", db},
+                 {"agents_online", links_.onlineCount()},
+                 {"operations", ops},
+                 {"queues", queues}}}};
   done(jsonResponse(st ? 200 : 503, body));
 }
 

@@ -55,6 +55,10 @@ class ApiService {
   void powerInstance(const Request&, const Params&, const Principal&, Responder);
   void instanceEvents(const Request&, const Params&, const Principal&, Responder);
   void getOperation(const Request&, const Params&, const Principal&, Responder);
+  void cancelOperation(const Request&, const Params&, const Principal&, Responder);
+  /// The operation when `who` may see it (its requester, its instance's owner, an admin);
+  /// NotFound otherwise.
+  proto::Result<store::Operation> visibleOperation(const std::string& id, const Principal& who);
   void createConsoleTicket(const Request&, const Params&, const Principal&, Responder);
   void registerInstanceRoutes();
   void registerWebRoutes();

@@ -26,6 +26,12 @@ std::string formatValue(double v) {
   return buf;
 }
 
+std::string formatBound(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 bool plainKind(std::string_view kind) {
   if (kind.empty() || kind.size() > 64) return false;
   for (char c : kind) {
@@ -62,7 +68,24 @@ Metrics::Metrics(std::string_view version) {
        "gauge", {"kind", "state"}, {}},
       {"zlh_nodes", "Registered nodes (online or not).", "gauge", {}, {}},
       {"zlh_instances", "Instances by state (as the API shows it).", "gauge", {"state"}, {}},
+      {"zlh_queue_jobs", "Jobs in the durable queues by queue and state.", "gauge",
+       {"queue", "state"}, {}},
+      {"zlh_queue_oldest_job_age_seconds",
+       "Age of the oldest job by queue and state: available (since it became claimable) and "
+       "running (since its claim); 0 when there is none.",
+       "gauge", {"queue", "state"}, {}},
+      {"zlh_queue_overdue_jobs", "Running jobs past their deadline, by queue.", "gauge",
+       {"queue"}, {}},
+      {"zlh_queue_retries_total", "Failed job attempts scheduled to run again, by queue.",
+       "counter", {"queue"}, {}},
+      {"zlh_queue_discards_total", "Jobs given up after their last attempt, by queue.", "counter",
+       {"queue"}, {}},
+      {"zlh_queue_job_duration_seconds",
+       "Run time of job attempts on this coordinator (claim to answer), by queue.", "histogram",
+       {"queue"}, {}},
   };
+  histograms_["zlh_queue_job_duration_seconds"].buckets = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
   family("zlh_build_info").series[{std::string(version)}] = 1;
   family("zlh_agents_connected").series[{}] = 0;
   family("zlh_nodes").series[{}] = 0;
@@ -116,6 +139,33 @@ void Metrics::incJob(std::string_view kind, std::string_view result) {
   f.series[labels] += 1;
 }
 
+void Metrics::incQueue(std::string_view what, std::string_view queue) {
+  add(what == "retries" ? "zlh_queue_retries_total" : "zlh_queue_discards_total",
+      {std::string(queue)}, 1);
+}
+
+void Metrics::declareQueue(std::string_view queue) {
+  std::lock_guard lock(mu_);
+  family("zlh_queue_retries_total").series[{std::string(queue)}] += 0;
+  family("zlh_queue_discards_total").series[{std::string(queue)}] += 0;
+  auto& h = histograms_["zlh_queue_job_duration_seconds"];
+  h.data[{std::string(queue)}].counts.resize(h.buckets.size(), 0);
+}
+
+void Metrics::observeJobDuration(std::string_view queue, double seconds) {
+  std::lock_guard lock(mu_);
+  auto& hist = histograms_["zlh_queue_job_duration_seconds"];
+  auto& h = hist.data[{std::string(queue)}];
+  h.counts.resize(hist.buckets.size(), 0);
+  for (size_t i = 0; i < hist.buckets.size(); ++i)
+    if (seconds <= hist.buckets[i]) {
+      ++h.counts[i];
+      break;
+    }
+  h.sum += seconds;
+  ++h.count;
+}
+
 void Metrics::setGaugeSeries(std::string_view name, std::map<std::vector<std::string>, double> series) {
   std::lock_guard lock(mu_);
   Family* f = nullptr;
@@ -132,17 +182,31 @@ std::string Metrics::render() const {
   for (const auto& f : families_) {
     out += "# HELP " + f.name + " " + f.help + "\n";
     out += "# TYPE " + f.name + " " + f.type + "\n";
-    for (const auto& [labels, v] : f.series) {
-      out += f.name;
-      if (!labels.empty()) {
-        out += "{";
-        for (size_t i = 0; i < labels.size(); ++i) {
-          if (i) out += ",";
-          out += f.label_names[i] + "=\"" + escapeLabel(labels[i]) + "\"";
-        }
-        out += "}";
+    auto labelText = [&f](const std::vector<std::string>& labels, std::string extra) {
+      std::string t;
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (!t.empty()) t += ",";
+        t += f.label_names[i] + "=\"" + escapeLabel(labels[i]) + "\"";
       }
-      out += " " + formatValue(v) + "\n";
+      if (!extra.empty()) t += (t.empty() ? "" : ",") + extra;
+      return t.empty() ? t : "{" + t + "}";
+    };
+    for (const auto& [labels, v] : f.series)
+      out += f.name + labelText(labels, "") + " " + formatValue(v) + "\n";
+    auto hist = histograms_.find(f.name);
+    if (hist == histograms_.end()) continue;
+    for (const auto& [labels, h] : hist->second.data) {
+      uint64_t cumulative = 0;
+      const auto& buckets = hist->second.buckets;
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        cumulative += i < h.counts.size() ? h.counts[i] : 0;
+        out += f.name + "_bucket" + labelText(labels, "le=\"" + formatBound(buckets[i]) + "\"") +
+               " " + std::to_string(cumulative) + "\n";
+      }
+      out += f.name + "_bucket" + labelText(labels, "le=\"+Inf\"") + " " +
+             std::to_string(h.count) + "\n";
+      out += f.name + "_sum" + labelText(labels, "") + " " + formatValue(h.sum) + "\n";
+      out += f.name + "_count" + labelText(labels, "") + " " + std::to_string(h.count) + "\n";
     }
   }
   return out;

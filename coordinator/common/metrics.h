@@ -28,6 +28,12 @@ class Metrics {
   /// zlh_operations_oldest_age_seconds, zlh_instances, zlh_nodes); label values in the family's
   /// label order.
   void setGaugeSeries(std::string_view name, std::map<std::vector<std::string>, double> series);
+  /// Exports a queue's counters and histogram at 0 before its first job.
+  void declareQueue(std::string_view queue);
+  /// Queue worker counters: `what` is "retries" or "discards".
+  void incQueue(std::string_view what, std::string_view queue);
+  /// One finished job attempt's run time (zlh_queue_job_duration_seconds{queue}).
+  void observeJobDuration(std::string_view queue, double seconds);
 
   std::string render() const;
   /// Current value of one series, 0 when absent (tests).
@@ -41,12 +47,24 @@ class Metrics {
     std::vector<std::string> label_names;
     std::map<std::vector<std::string>, double> series;
   };
+  /// A histogram family's data: upper bounds, and per label set the bucket counts
+  /// (non-cumulative), sum and count.
+  struct Histogram {
+    struct Data {
+      std::vector<uint64_t> counts;
+      double sum = 0;
+      uint64_t count = 0;
+    };
+    std::vector<double> buckets;
+    std::map<std::vector<std::string>, Data> data;
+  };
   Family& family(std::string_view name);
   const Family* findFamily(std::string_view name) const;
   void add(std::string_view name, std::vector<std::string> labels, double delta);
 
   mutable std::mutex mu_;
   std::vector<Family> families_;
+  std::map<std::string, Histogram, std::less<>> histograms_;
 };
 
 }  // namespace zlh::coordinator::common

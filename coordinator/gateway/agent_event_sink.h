@@ -12,6 +12,8 @@ class AgentEventSink {
   virtual ~AgentEventSink() = default;
   /// The node's link completed hello and `welcome` was sent: jobs can be sent to it now.
   virtual void onNodeReady(const std::string& node_id, const proto::Hello& hello) = 0;
+  /// The node's ready link closed (and no newer one replaced it).
+  virtual void onNodeGone(const std::string& node_id) = 0;
   /// An event (`instance.*`, `backup.finished`) from a ready link of `node_id`. The codec has
   /// checked the body's shape against the type.
   virtual void onAgentEvent(const std::string& node_id, const proto::Envelope& event) = 0;

@@ -27,6 +27,13 @@ Gateway::~Gateway() {
 
 bool Gateway::isOnline(const std::string& node_id) const { return ready_by_node_.count(node_id) > 0; }
 
+std::vector<std::string> Gateway::onlineNodeIds() const {
+  std::vector<std::string> out;
+  out.reserve(ready_by_node_.size());
+  for (const auto& [node, _] : ready_by_node_) out.push_back(node);
+  return out;
+}
+
 void Gateway::updateConnectedGauge() {
   metrics_.setAgentsConnected(static_cast<int64_t>(ready_by_node_.size()));
 }
@@ -202,6 +209,7 @@ void Gateway::onLinkClosed(LinkId id) {
   if (r != ready_by_node_.end() && r->second == id) {
     ready_by_node_.erase(r);
     updateConnectedGauge();
+    if (sink_) sink_->onNodeGone(link.node_id);
   }
   if (link.ready) spdlog::info("agent link down: node {} from {}", link.node_id, link.peer);
   else spdlog::debug("agent link {} from {} closed before hello", id, link.peer);

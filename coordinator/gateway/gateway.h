@@ -67,6 +67,7 @@ class Gateway final : public NodeLinks, public NodeStreams {
 
   bool isOnline(const std::string& node_id) const override;
   size_t onlineCount() const override { return ready_by_node_.size(); }
+  std::vector<std::string> onlineNodeIds() const override;
   void dispatchJob(JobRequest request, JobCallback done) override;
   void dropNode(const std::string& node_id) override;
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,8 @@ class NodeLinks {
   virtual ~NodeLinks() = default;
   virtual bool isOnline(const std::string& node_id) const = 0;
   virtual size_t onlineCount() const = 0;
+  /// The nodes whose link (on this coordinator) completed hello.
+  virtual std::vector<std::string> onlineNodeIds() const = 0;
   virtual void dispatchJob(JobRequest request, JobCallback done) = 0;
   /// The node was deleted: close its links with 4009.
   virtual void dropNode(const std::string& node_id) = 0;

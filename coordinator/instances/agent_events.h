@@ -26,6 +26,7 @@ class AgentEvents final : public gateway::AgentEventSink {
       : store_(store), dispatcher_(dispatcher) {}
 
   void onNodeReady(const std::string& node_id, const proto::Hello& hello) override;
+  void onNodeGone(const std::string& node_id) override { dispatcher_.onNodeGone(node_id); }
   void onAgentEvent(const std::string& node_id, const proto::Envelope& event) override;
 
  private:

@@ -38,10 +38,47 @@ void refreshOperations(store::Store& store, common::Metrics& metrics, common::Ti
     spdlog::warn("metrics: reading the operation backlog failed: {}", backlog.error().message);
   }
 }
+void refreshQueues(store::Store& store, common::Metrics& metrics, common::Time now) {
+  auto stats = store.queueStats(now);
+  if (!stats) {
+    spdlog::warn("metrics: reading the queues failed: {}", stats.error().message);
+    return;
+  }
+  std::map<std::vector<std::string>, double> jobs, ages, overdue;
+  for (const auto& q : *stats) {
+    std::string name(store::toString(q.queue));
+    for (const auto& [state, n] : q.jobs)
+      jobs[{name, std::string(store::toString(state))}] = static_cast<double>(n);
+    ages[{name, "available"}] = q.oldest_available_at ? ageSeconds(*q.oldest_available_at, now) : 0;
+    ages[{name, "running"}] = q.oldest_running_since ? ageSeconds(*q.oldest_running_since, now) : 0;
+    overdue[{name}] = static_cast<double>(q.overdue);
+  }
+  metrics.setGaugeSeries("zlh_queue_jobs", std::move(jobs));
+  metrics.setGaugeSeries("zlh_queue_oldest_job_age_seconds", std::move(ages));
+  metrics.setGaugeSeries("zlh_queue_overdue_jobs", std::move(overdue));
+}
 }  // namespace
+
+proto::Result<nlohmann::json> queueHealth(store::Store& store, common::Time now) {
+  auto stats = store.queueStats(now);
+  if (!stats) return stats.error();
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& q : *stats) {
+    out[std::string(store::toString(q.queue))] = {
+        {"available", q.jobs.at(store::JobState::kAvailable)},
+        {"running", q.jobs.at(store::JobState::kRunning)},
+        {"oldest_available_age_seconds",
+         q.oldest_available_at ? ageSeconds(*q.oldest_available_at, now) : 0},
+        {"oldest_running_age_seconds",
+         q.oldest_running_since ? ageSeconds(*q.oldest_running_since, now) : 0},
+        {"overdue", q.overdue}};
+  }
+  return out;
+}
 
 void refreshMetrics(store::Store& store, common::Metrics& metrics, common::Time now) {
   refreshOperations(store, metrics, now);
+  refreshQueues(store, metrics, now);
   if (auto inst = store.countInstancesByState()) {
     std::map<std::vector<std::string>, double> series;
     for (const auto& s : publicStates()) series[{s}] = 0;

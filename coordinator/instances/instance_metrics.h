@@ -1,7 +1,9 @@
 #pragma once
 // Gauges counted from the store when /metrics is scraped: zlh_operations{kind,state},
-// zlh_operations_oldest_age_seconds{kind,state}, zlh_instances{state} and zlh_nodes (every known
-// label combination is exported, 0 when empty). Also the backlog summary /healthz shows.
+// zlh_operations_oldest_age_seconds{kind,state}, zlh_queue_jobs{queue,state},
+// zlh_queue_oldest_job_age_seconds{queue,state}, zlh_queue_overdue_jobs{queue},
+// zlh_instances{state} and zlh_nodes (every known label combination is exported, 0 when empty).
+// Also the backlog summaries /healthz shows.
 #include <cstdint>
 
 #include "coordinator/common/metrics.h"
@@ -19,5 +21,8 @@ struct PendingOperations {
   double oldest_age_seconds = 0;
 };
 proto::Result<PendingOperations> pendingOperations(store::Store& store, common::Time now);
+
+/// Per queue: available and running jobs, the oldest ages and the overdue count (/healthz).
+proto::Result<nlohmann::json> queueHealth(store::Store& store, common::Time now);
 
 }  // namespace zlh::coordinator::instances

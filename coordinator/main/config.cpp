@@ -24,6 +24,10 @@ const std::map<std::string, std::set<std::string>>& schema() {
       {"database", {"url"}},
       {"agents", {"ping_interval_s", "link_timeout_s", "job_timeout_s"}},
       {"console", {"ticket_ttl_s", "idle_timeout_s"}},
+      {"queues",
+       {"lease_s", "poll_ms", "sweep_s", "retry_base_ms", "retry_cap_s",
+        "provisioning_concurrency", "repair_concurrency", "billing_enforcement_concurrency",
+        "finished_retention_h", "prune_interval_s"}},
       {"log", {"level"}},
   };
   return s;
@@ -189,6 +193,17 @@ proto::Result<Config> parseConfig(std::string_view text, const std::string& path
   r.integer("agents", "job_timeout_s", c.agents.job_timeout_s, 1, 3600);
   r.integer("console", "ticket_ttl_s", c.console.ticket_ttl_s, 1, 600);
   r.integer("console", "idle_timeout_s", c.console.idle_timeout_s, 1, 604800);
+  r.integer("queues", "lease_s", c.queues.lease_s, 1, 3600);
+  r.integer("queues", "poll_ms", c.queues.poll_ms, 10, 60000);
+  r.integer("queues", "sweep_s", c.queues.sweep_s, 1, 3600);
+  r.integer("queues", "retry_base_ms", c.queues.retry_base_ms, 1, 3600000);
+  r.integer("queues", "retry_cap_s", c.queues.retry_cap_s, 1, 86400);
+  r.integer("queues", "provisioning_concurrency", c.queues.provisioning_concurrency, 1, 1024);
+  r.integer("queues", "repair_concurrency", c.queues.repair_concurrency, 1, 1024);
+  r.integer("queues", "billing_enforcement_concurrency", c.queues.billing_enforcement_concurrency,
+            1, 1024);
+  r.integer("queues", "finished_retention_h", c.queues.finished_retention_h, 1, 87600);
+  r.integer("queues", "prune_interval_s", c.queues.prune_interval_s, 1, 86400);
   r.string("log", "level", c.log.level);
   if (!r.error) validate(c, r);
   if (r.error) return *r.error;

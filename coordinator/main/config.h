@@ -38,6 +38,18 @@ struct Config {
     uint32_t ticket_ttl_s = 30;      // a console ticket is single-use and valid this long
     uint32_t idle_timeout_s = 1800;  // a console without input this long is closed (4011)
   } console;
+  struct Queues {
+    uint32_t lease_s = 30;        // a claimed job's lease (heartbeat every third of it)
+    uint32_t poll_ms = 1000;      // claim interval when nothing new arrived on this coordinator
+    uint32_t sweep_s = 5;         // expired leases and waiting marks
+    uint32_t retry_base_ms = 1000;
+    uint32_t retry_cap_s = 300;
+    uint32_t provisioning_concurrency = 32;
+    uint32_t repair_concurrency = 4;
+    uint32_t billing_enforcement_concurrency = 4;
+    uint32_t finished_retention_h = 168;  // finished jobs are pruned after this
+    uint32_t prune_interval_s = 3600;
+  } queues;
   struct Log {
     std::string level = "info";
   } log;

@@ -12,7 +12,8 @@
 #include "coordinator/gateway/gateway.h"
 #include "coordinator/gateway/link_authorizer.h"
 #include "coordinator/instances/agent_events.h"
-#include "coordinator/instances/direct_dispatcher.h"
+#include "coordinator/common/tokens.h"
+#include "coordinator/instances/queue_worker.h"
 #include "coordinator/main/commands.h"
 #include "coordinator/main/runtime.h"
 #include "coordinator/net/server.h"
@@ -139,6 +140,30 @@ net::UpgradeDecision decide(gateway::LinkAuthorizer& auth, const net::UpgradeReq
   return d;
 }
 
+instances::QueueOptions queueOptions(const Config& config) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const auto& q = config.queues;
+  instances::QueueOptions o;
+  // Unique per run: a restarted coordinator never mistakes its predecessor's leases for its own.
+  o.owner = "co_" + common::newId("").substr(0, 12);
+  o.lease = seconds(q.lease_s);
+  o.heartbeat = std::max(milliseconds(100), milliseconds(q.lease_s * 1000 / 3));
+  o.poll = milliseconds(q.poll_ms);
+  o.sweep = seconds(q.sweep_s);
+  // Renewed every poll: a killed coordinator's nodes read as offline this long after.
+  o.link_ttl = std::max<milliseconds>(seconds(10), milliseconds(q.poll_ms) * 5);
+  o.retry_base = milliseconds(q.retry_base_ms);
+  o.retry_cap = seconds(q.retry_cap_s);
+  o.prune_every = seconds(q.prune_interval_s);
+  o.finished_retention = std::chrono::hours(q.finished_retention_h);
+  o.concurrency = {{store::QueueName::kProvisioning, static_cast<int>(q.provisioning_concurrency)},
+                   {store::QueueName::kRepair, static_cast<int>(q.repair_concurrency)},
+                   {store::QueueName::kBillingEnforcement,
+                    static_cast<int>(q.billing_enforcement_concurrency)}};
+  return o;
+}
+
 void shutdownWhenLinksClosed(Runtime& rt, gateway::Gateway& gw, std::chrono::steady_clock::time_point deadline) {
   if (gw.linkCount() == 0 || std::chrono::steady_clock::now() >= deadline) {
     rt.stop();
@@ -164,9 +189,9 @@ int runServe(const Config& config) {
   gw_options.ping_interval_s = config.agents.ping_interval_s;
   gateway::Gateway gateway(**writer, metrics, runtime.executor(), bridge, gw_options);
   gateway::LinkAuthorizer authorizer(std::move(*reader), metrics);
-  // Operations: recorded by the API, sent by the dispatcher, answered through the gateway.
-  instances::OperationRecorder recorder(**writer);
-  instances::DirectDispatcher dispatcher(**writer, gateway, recorder);
+  // Operations: recorded with their jobs by the API, run by the queue workers over the links.
+  instances::QueueWorker dispatcher(**writer, gateway, runtime.executor(), metrics,
+                                    queueOptions(config));
   instances::AgentEvents agent_events(**writer, dispatcher);
   gateway.setEventSink(&agent_events);
   console::TicketBook tickets(std::chrono::seconds(config.console.ticket_ttl_s));
@@ -179,7 +204,7 @@ int runServe(const Config& config) {
   api_options.tickets = &tickets;
   api_options.web_dir = config.server.web_dir;
   api::ApiService api(**writer, metrics, gateway, dispatcher, api_options);
-  // Unfinished operations of a previous run wait for their nodes' links (no node is online yet).
+  // Jobs of a previous run are claimed as their nodes' links come back.
   dispatcher.resume();
 
   net::ServerOptions options;
@@ -207,6 +232,7 @@ int runServe(const Config& config) {
   runtime.onTerminate([&](int sig) {
     spdlog::info("signal {}: closing agent links and stopping", sig);
     consoles.shutdown();
+    dispatcher.shutdown();
     gateway.shutdown();
     shutdownWhenLinksClosed(runtime, gateway, std::chrono::steady_clock::now() + 1500ms);
   });

@@ -28,7 +28,10 @@ TEST_F(InstancesApiTest, CreateAnswers202WithTheShapesAndSendsOneJob) {
   EXPECT_TRUE(inst["created_at"].get<std::string>().ends_with("Z"));
   const json& op = b["operation"];
   EXPECT_EQ(keys(op), (std::set<std::string>{"id", "kind", "state", "instance_id", "attempts",
-                                             "error", "created_at", "updated_at"}));
+                                             "error", "created_at", "updated_at", "deadline",
+                                             "overdue"}));
+  EXPECT_EQ(op["overdue"], false);
+  EXPECT_FALSE(op["deadline"].is_null());
   EXPECT_EQ(op["kind"], "instance.create");
   EXPECT_EQ(op["state"], "running");
   EXPECT_EQ(op["instance_id"], inst["id"]);
@@ -148,7 +151,7 @@ TEST_F(InstancesApiTest, OwnerIsForAdminsOnly) {
 }
 
 TEST_F(InstancesApiTest, PlacementConflictsAndExplicitNodes) {
-  links_.online.clear();
+  goOffline();
   Response none = create(alice_, "k1");
   EXPECT_EQ(none.status, 409);
   EXPECT_EQ(code(none), "conflict");
@@ -170,6 +173,34 @@ TEST_F(InstancesApiTest, PlacementConflictsAndExplicitNodes) {
   dispatcher_->onNodeReady(node_);
   ASSERT_EQ(links_.sent.size(), 1u);
   EXPECT_EQ(links_.sent[0].request.job_id, op["id"]);
+}
+
+TEST_F(InstancesApiTest, AQueuedOperationCanBeCancelledARunningOneCannot) {
+  goOffline();
+  Response waits =
+      create(alice_, "k1", R"({"name":"x","template":"test","node":")" + node_ + R"("})");
+  ASSERT_EQ(waits.status, 202) << waits.body;
+  std::string op = json::parse(waits.body)["operation"]["id"];
+  std::string inst = json::parse(waits.body)["instance"]["id"];
+  EXPECT_EQ(call("POST", "/api/v1/operations/" + op + "/cancel", bob_).status, 404);
+  Response c = call("POST", "/api/v1/operations/" + op + "/cancel", alice_);
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(json::parse(c.body)["state"], "cancelled");
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/instances/" + inst, alice_).body)["state"], "failed");
+  Response again = call("POST", "/api/v1/operations/" + op + "/cancel", alice_);
+  EXPECT_EQ(again.status, 422);
+  EXPECT_EQ(code(again), "failed_precondition");
+  // Nothing is sent when the node returns.
+  links_.online.insert(node_);
+  dispatcher_->onNodeReady(node_);
+  EXPECT_TRUE(links_.sent.empty());
+
+  Response runs = create(alice_, "k2");
+  std::string op2 = json::parse(runs.body)["operation"]["id"];
+  ASSERT_EQ(links_.sent.size(), 1u);
+  Response busy = call("POST", "/api/v1/operations/" + op2 + "/cancel", alice_);
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(code(busy), "conflict");
 }
 
 }  // namespace

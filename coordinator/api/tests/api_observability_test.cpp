@@ -97,7 +97,7 @@ TEST_F(ObservabilityTest, HealthzReportsAgentsAndTheOperationBacklog) {
   json idle = json::parse(get("/healthz", "").body);
   EXPECT_EQ(idle["checks"]["operations"],
             json::parse(R"({"ok":true,"pending":0,"oldest_pending_age_seconds":0})"));
-  links_.online.clear();  // the create waits for its node
+  goOffline();  // the create waits for its node
   ASSERT_EQ(createWaiting(), 202);
   Response r = get("/healthz", "");
   EXPECT_EQ(r.status, 200);
@@ -110,7 +110,7 @@ TEST_F(ObservabilityTest, HealthzReportsAgentsAndTheOperationBacklog) {
 }
 
 TEST_F(ObservabilityTest, MetricsExportTheBacklogAndNodes) {
-  links_.online.clear();
+  goOffline();
   ASSERT_EQ(createWaiting(), 202);
   Response r = get("/metrics", metrics_token_);
   ASSERT_EQ(r.status, 200);

@@ -18,6 +18,7 @@ class FakeLinks : public gateway::NodeLinks {
  public:
   bool isOnline(const std::string& id) const override { return online.count(id) > 0; }
   size_t onlineCount() const override { return online.size(); }
+  std::vector<std::string> onlineNodeIds() const override { return {online.begin(), online.end()}; }
   void dispatchJob(gateway::JobRequest r, gateway::JobCallback done) override {
     last = r;
     pending = std::move(done);
@@ -35,6 +36,7 @@ class NullDispatcher : public instances::Dispatcher {
   void submit(const store::Operation&) override {}
   void resume() override {}
   void onNodeReady(const std::string&) override {}
+  void onNodeGone(const std::string&) override {}
 };
 
 class ApiTest : public ::testing::Test {
@@ -78,8 +80,13 @@ TEST_F(ApiTest, HealthzNeedsNoAuth) {
   links_.online = {"nd_a", "nd_b"};
   Response r = call("GET", "/healthz", "");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body), json::parse(R"({"status":"ok","checks":{"db":{"ok":true},
-      "agents_online":2,"operations":{"ok":true,"pending":0,"oldest_pending_age_seconds":0}}})"));
+  json queue = json::parse(R"({"available":0,"running":0,"oldest_available_age_seconds":0,
+      "oldest_running_age_seconds":0,"overdue":0})");
+  json want = json::parse(R"({"status":"ok","checks":{"db":{"ok":true},
+      "agents_online":2,"operations":{"ok":true,"pending":0,"oldest_pending_age_seconds":0}}})");
+  want["checks"]["queues"] = {
+      {"ok", true}, {"provisioning", queue}, {"repair", queue}, {"billing_enforcement", queue}};
+  EXPECT_EQ(json::parse(r.body), want);
 }
 
 /// The real store, except that it cannot be reached for the health check.

@@ -1,5 +1,5 @@
 #pragma once
-// Fixture of the instance route tests: the real store, DirectDispatcher and a fake gateway.
+// Fixture of the instance route tests: the real store, the QueueWorker and a fake gateway.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,7 +10,8 @@
 #include "coordinator/store/tests/temp_store.h"
 #include "coordinator/api/api_service.h"
 #include "coordinator/common/tokens.h"
-#include "coordinator/instances/direct_dispatcher.h"
+#include "coordinator/gateway/tests/fakes.h"
+#include "coordinator/instances/queue_worker.h"
 #include "coordinator/instances/tests/fake_links.h"
 
 namespace zlh::coordinator::api::testing {
@@ -23,15 +24,16 @@ class InstancesApiTest : public ::testing::Test {
     alice_ = makeToken("alice", store::Role::kUser);
     bob_ = makeToken("bob", store::Role::kUser);
     metrics_token_ = makeToken("prom", store::Role::kMetrics);
-    recorder_ = std::make_unique<instances::OperationRecorder>(*store_);
-    dispatcher_ = std::make_unique<instances::DirectDispatcher>(*store_, links_, *recorder_);
+    instances::QueueOptions q;
+    q.owner = "co_test";
+    dispatcher_ = std::make_unique<instances::QueueWorker>(*store_, links_, executor_, metrics_, q);
+    dispatcher_->resume();
     api_ = std::make_unique<ApiService>(*store_, metrics_, links_, *dispatcher_, ApiOptions{});
     node_ = addNode("n1", true);
   }
   void TearDown() override {
     api_.reset();
     dispatcher_.reset();
-    recorder_.reset();
   }
   std::string makeToken(const std::string& name, store::Role role) {
     std::string t = common::newToken();
@@ -46,8 +48,16 @@ class InstancesApiTest : public ::testing::Test {
         {{{"name", "lifecycle"}, {"state", "running"}, {"job_kinds", {"lifecycle.create"}}}});
     EXPECT_TRUE(
         store_->recordHello(n->first.id, {common::now(), "1", json::object(), "", plugins}).ok());
-    if (online) links_.online.insert(n->first.id);
+    if (online) {
+      links_.online.insert(n->first.id);
+      dispatcher_->onNodeReady(n->first.id);
+    }
     return n->first.id;
+  }
+  /// Every node's link drops.
+  void goOffline() {
+    for (const auto& n : links_.online) dispatcher_->onNodeGone(n);
+    links_.online.clear();
   }
   Response call(const std::string& method, const std::string& path, const std::string& token,
                 const std::string& body = "", const std::string& key = "") {
@@ -93,8 +103,8 @@ class InstancesApiTest : public ::testing::Test {
   std::string node_;
   common::Metrics metrics_{"test"};
   instances::testing::FakeLinks links_;
-  std::unique_ptr<instances::OperationRecorder> recorder_;
-  std::unique_ptr<instances::DirectDispatcher> dispatcher_;
+  gateway::testing::ManualExecutor executor_;
+  std::unique_ptr<instances::QueueWorker> dispatcher_;
   std::unique_ptr<ApiService> api_;
   std::string admin_, alice_, bob_, metrics_token_;
   std::map<std::string, std::string> user_ids_;

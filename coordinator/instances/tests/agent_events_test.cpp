@@ -6,7 +6,7 @@
 
 #include "coordinator/gateway/gateway.h"
 #include "coordinator/gateway/tests/fakes.h"
-#include "coordinator/instances/direct_dispatcher.h"
+#include "coordinator/instances/queue_worker.h"
 #include "coordinator/instances/tests/test_db.h"
 
 namespace zlh::coordinator::instances {
@@ -21,6 +21,12 @@ class AgentEventsTest : public ::testing::Test {
     node_ = db_.addNode("n1");
     other_ = db_.addNode("n2");
     gw_.setEventSink(&events_);
+    dispatcher_.resume();
+  }
+  static QueueOptions queueOptions() {
+    QueueOptions o;
+    o.owner = "co_test";
+    return o;
   }
   void connect(gateway::LinkId link, const std::string& node,
                std::vector<proto::InstanceSummary> inv = {}) {
@@ -51,8 +57,7 @@ class AgentEventsTest : public ::testing::Test {
   gateway::testing::ManualExecutor exec_;
   gateway::testing::RecordingTransport transport_;
   gateway::Gateway gw_{*db_.store, metrics_, exec_, transport_, gateway::GatewayOptions{}};
-  OperationRecorder recorder_{*db_.store};
-  DirectDispatcher dispatcher_{*db_.store, gw_, recorder_};
+  QueueWorker dispatcher_{*db_.store, gw_, exec_, metrics_, queueOptions()};
   AgentEvents events_{*db_.store, dispatcher_};
   std::string node_, other_;
 };

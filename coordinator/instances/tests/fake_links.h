@@ -16,6 +16,9 @@ class FakeLinks final : public gateway::NodeLinks {
   };
   bool isOnline(const std::string& id) const override { return online.count(id) > 0; }
   size_t onlineCount() const override { return online.size(); }
+  std::vector<std::string> onlineNodeIds() const override {
+    return {online.begin(), online.end()};
+  }
   void dispatchJob(gateway::JobRequest r, gateway::JobCallback done) override {
     sent.push_back({std::move(r), std::move(done)});
   }
