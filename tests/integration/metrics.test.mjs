@@ -96,13 +96,21 @@ describe('coordinator metrics, health and service discovery', () => {
     assert.match(refused.body.toString('utf8'), /^# HELP /);
   });
 
-  test('/healthz reports store, agents and the operation backlog', async () => {
+  test('/healthz reports store, agents, the operation backlog and the queues', async () => {
     const r = await http('GET', `${stack.coord.url}/healthz`);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/json');
+    const queue = {
+      available: 0, running: 0, oldest_available_age_seconds: 0, oldest_running_age_seconds: 0, overdue: 0,
+    };
     assert.deepEqual(r.body, {
       status: 'ok',
-      checks: { db: { ok: true }, agents_online: 1, operations: { ok: true, pending: 0, oldest_pending_age_seconds: 0 } },
+      checks: {
+        db: { ok: true },
+        agents_online: 1,
+        operations: { ok: true, pending: 0, oldest_pending_age_seconds: 0 },
+        queues: { ok: true, provisioning: queue, repair: queue, billing_enforcement: queue },
+      },
     });
   });
 
