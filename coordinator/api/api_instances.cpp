@@ -202,7 +202,7 @@ void ApiService::cancelOperation(const Request&, const Params& params, const Pri
   if (!op) return done(errorResponse(op.error()));
   // What a cancelled operation leaves behind is what a failed one does (a create's instance
   // shows failed and can be deleted; a delete restores the desired state it replaced).
-  auto outcome = instances::OperationRecorder::outcomeOf(
+  auto outcome = instances::operationOutcome(
       *op, proto::makeError(ErrorCode::kFailedPrecondition, "cancelled"));
   outcome.error = proto::makeError(ErrorCode::kFailedPrecondition,
                                    "cancelled by " + who.user_id + " before it ran");

@@ -26,8 +26,8 @@ std::optional<store::Observation> reportedInstance(const store::Operation& op,
 }
 }  // namespace
 
-store::OperationOutcome OperationRecorder::outcomeOf(
-    const store::Operation& op, const proto::Result<gateway::JobOutcome>& out) {
+store::OperationOutcome operationOutcome(const store::Operation& op,
+                                         const proto::Result<gateway::JobOutcome>& out) {
   store::OperationOutcome o;
   if (out) {
     o.state = OperationState::kSucceeded;
@@ -47,28 +47,6 @@ store::OperationOutcome OperationRecorder::outcomeOf(
         prev != op.params.end() && prev->is_string() ? prev->get<std::string>() : "running";
   }
   return o;
-}
-
-void OperationRecorder::finish(const store::Operation& op,
-                               const proto::Result<gateway::JobOutcome>& out) {
-  auto outcome = outcomeOf(op, out);
-  auto done = store_.finishOperation(op.id, outcome);
-  if (!done) {
-    spdlog::error("operation {} ({} of {}): recording its result failed: {}", op.id,
-                  store::toString(op.kind), op.instance_id, done.error().message);
-    return;
-  }
-  if (!*done) {
-    spdlog::debug("operation {}: already finished, answer ignored", op.id);
-    return;
-  }
-  if (out) {
-    spdlog::info("operation {} ({} of {}) succeeded", op.id, store::toString(op.kind),
-                 op.instance_id);
-  } else {
-    spdlog::info("operation {} ({} of {}) failed: {}: {}", op.id, store::toString(op.kind),
-                 op.instance_id, proto::toWire(out.error().code), out.error().message);
-  }
 }
 
 }  // namespace zlh::coordinator::instances

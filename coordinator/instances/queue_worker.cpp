@@ -261,7 +261,7 @@ void QueueWorker::onAnswer(const std::string& job_id, int64_t attempt,
 void QueueWorker::finish(const Held& h, JobState state, const std::optional<proto::Error>& error,
                          const proto::Result<nlohmann::json>& answer) {
   std::optional<store::OperationOutcome> outcome;
-  if (h.op) outcome = OperationRecorder::outcomeOf(*h.op, asJobOutcome(h.op->id, answer));
+  if (h.op) outcome = operationOutcome(*h.op, asJobOutcome(h.op->id, answer));
   auto r = store_.completeJob(store::fenceOf(h.job), state, error, outcome, clock_());
   if (!r) {
     // Left running: its lease expires, the sweeper hands it out again and the agent answers

@@ -77,14 +77,6 @@ class ForwardingStore : public Store {
                                                            OperationKind kind) override {
     return inner_.findUnfinishedOperation(instance_id, kind);
   }
-  Result<std::vector<Operation>> listUnfinishedOperations(
-      const std::optional<std::string>& node_id) override {
-    return inner_.listUnfinishedOperations(node_id);
-  }
-  Result<bool> markOperation(const std::string& id, OperationState state,
-                             const std::optional<proto::Error>& error, bool new_attempt) override {
-    return inner_.markOperation(id, state, error, new_attempt);
-  }
   Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) override {
     return inner_.finishOperation(id, outcome);
   }

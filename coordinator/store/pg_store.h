@@ -63,10 +63,6 @@ class PgStore final : public Store {
   Result<Operation> getOperation(const std::string& id) override;
   Result<std::optional<Operation>> findUnfinishedOperation(const std::string& instance_id,
                                                            OperationKind kind) override;
-  Result<std::vector<Operation>> listUnfinishedOperations(
-      const std::optional<std::string>& node_id) override;
-  Result<bool> markOperation(const std::string& id, OperationState state,
-                             const std::optional<proto::Error>& error, bool new_attempt) override;
   Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) override;
   Result<std::map<std::pair<std::string, std::string>, int64_t>> countOperations() override;
   Result<std::vector<OperationBacklog>> operationBacklog() override;

@@ -139,36 +139,6 @@ Result<std::optional<Operation>> PgStore::findUnfinishedOperation(const std::str
   return std::optional<Operation>{pg::readOperation(*r, 0)};
 }
 
-Result<std::vector<Operation>> PgStore::listUnfinishedOperations(
-    const std::optional<std::string>& node_id) {
-  auto r = node_id ? conn_->exec("list unfinished operations",
-                                 "SELECT " ZLH_PG_OPERATION_COLUMNS
-                                 " FROM operations WHERE state IN " ZLH_PG_UNFINISHED
-                                 " AND node_id = $1 ORDER BY created_at, seq",
-                                 {*node_id})
-                   : conn_->exec("list unfinished operations",
-                                 "SELECT " ZLH_PG_OPERATION_COLUMNS
-                                 " FROM operations WHERE state IN " ZLH_PG_UNFINISHED
-                                 " ORDER BY created_at, seq");
-  if (!r) return r.error();
-  std::vector<Operation> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(pg::readOperation(*r, i));
-  return out;
-}
-
-Result<bool> PgStore::markOperation(const std::string& id, OperationState state,
-                                    const std::optional<proto::Error>& error, bool new_attempt) {
-  if (isFinal(state))
-    return makeError(ErrorCode::kInvalidArgument, "markOperation takes an unfinished state");
-  auto r = conn_->exec("update operation",
-                       "UPDATE operations SET state = $1, error = $2, attempts = attempts + $3, "
-                       "updated_at = $4 WHERE id = $5 AND state IN " ZLH_PG_UNFINISHED,
-                       {toString(state), columns::errorText(error), int64_t{new_attempt ? 1 : 0},
-                        common::toUnixMs(common::now()), id});
-  if (!r) return r.error();
-  return r->affected() > 0;
-}
-
 Status PgStore::applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome,
                                        Time at) {
   if (outcome.delete_instance) {

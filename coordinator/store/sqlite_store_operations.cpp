@@ -146,34 +146,6 @@ Result<std::optional<Operation>> SqliteStore::findUnfinishedOperation(
   return std::optional<Operation>{sqlite::readOperation(s)};
 }
 
-Result<std::vector<Operation>> SqliteStore::listUnfinishedOperations(
-    const std::optional<std::string>& node_id) {
-  Stmt s(db_, std::string("SELECT ") + sqlite::kOperationColumns +
-                  " FROM operations WHERE state IN " + kUnfinished +
-                  (node_id ? " AND node_id = ?" : "") + " ORDER BY created_at, rowid");
-  if (node_id) s.bind(1, *node_id);
-  std::vector<Operation> out;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) out.push_back(sqlite::readOperation(s));
-  if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "list unfinished operations");
-  return out;
-}
-
-Result<bool> SqliteStore::markOperation(const std::string& id, OperationState state,
-                                        const std::optional<proto::Error>& error,
-                                        bool new_attempt) {
-  if (isFinal(state))
-    return makeError(ErrorCode::kInvalidArgument, "markOperation takes an unfinished state");
-  Stmt s(db_, std::string("UPDATE operations SET state = ?, error = ?, attempts = attempts + ?, "
-                          "updated_at = ? WHERE id = ? AND state IN ") +
-                  kUnfinished);
-  s.bind(1, toString(state)).bindOpt(2, sqlite::errorText(error));
-  s.bind(3, int64_t{new_attempt ? 1 : 0}).bind(4, common::toUnixMs(common::now())).bind(5, id);
-  int rc = s.step();
-  if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "update operation");
-  return sqlite3_changes(db_) > 0;
-}
-
 Status SqliteStore::applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome,
                                            Time at) {
   int rc;

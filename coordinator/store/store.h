@@ -90,13 +90,6 @@ class Store {
   /// The newest unfinished operation of that kind on the instance, if any.
   virtual Result<std::optional<Operation>> findUnfinishedOperation(const std::string& instance_id,
                                                                    OperationKind kind) = 0;
-  /// Unfinished operations (queued, waiting, running), oldest first; of one node when given.
-  virtual Result<std::vector<Operation>> listUnfinishedOperations(
-      const std::optional<std::string>& node_id) = 0;
-  /// Moves an unfinished operation to queued, waiting or running, setting its error (none
-  /// clears it) and counting an attempt when asked. false when it is already final.
-  virtual Result<bool> markOperation(const std::string& id, OperationState state,
-                                     const std::optional<proto::Error>& error, bool new_attempt) = 0;
   /// Finishes an unfinished operation and applies the outcome to its instance, once: false (and
   /// nothing written) when the operation is already final.
   virtual Result<bool> finishOperation(const std::string& id, const OperationOutcome& outcome) = 0;

@@ -327,17 +327,17 @@ TEST_F(QueueWorkerTest, JobsWithoutAnOperationRunTheirKindsHandler) {
   EXPECT_NE(failed.last_error->message.find("no worker handles"), std::string::npos);
 }
 
-TEST(OperationRecorder, IgnoresAResultAboutAnotherInstance) {
+TEST(OperationOutcome, IgnoresAResultAboutAnotherInstance) {
   store::Operation op;
   op.id = "op_1";
   op.instance_id = "in_1";
   op.node_id = "nd_1";
-  auto o = OperationRecorder::outcomeOf(
+  auto o = operationOutcome(
       op,
       gateway::JobOutcome{"op_1", {{"instance", {{"id", "in_2"}, {"state_version", 1}}}}, false});
   EXPECT_EQ(o.state, OperationState::kSucceeded);
   EXPECT_FALSE(o.observe);
-  auto bad_state = OperationRecorder::outcomeOf(
+  auto bad_state = operationOutcome(
       op, gateway::JobOutcome{
               "op_1",
               {{"instance", {{"id", "in_1"}, {"state", "dancing"}, {"state_version", 1}}}},

@@ -243,27 +243,13 @@ TEST_P(InstanceStoreTest, OperationsStartMarkAndList) {
   EXPECT_EQ((*found)->id, started->second.id);
   EXPECT_FALSE(*store_->findUnfinishedOperation(a, OperationKind::kInstanceDelete));
 
-  auto on_a = store_->listUnfinishedOperations(std::string("nd_a"));
-  ASSERT_EQ(on_a->size(), 2u);  // create, then power: oldest first
-  EXPECT_EQ((*on_a)[0].kind, OperationKind::kInstanceCreate);
-  EXPECT_EQ((*on_a)[1].kind, OperationKind::kInstancePower);
-  EXPECT_EQ(store_->listUnfinishedOperations(std::nullopt)->size(), 3u);
-  EXPECT_EQ(store_->listUnfinishedOperations(std::string("nd_b"))->at(0).instance_id, b);
-
-  std::string op = started->second.id;
-  proto::Error offline{ErrorCode::kUnavailable, "node nd_a is offline"};
-  EXPECT_TRUE(*store_->markOperation(op, OperationState::kWaiting, offline, false));
-  auto waiting = store_->getOperation(op);
-  EXPECT_EQ(waiting->state, OperationState::kWaiting);
-  ASSERT_TRUE(waiting->error);
-  EXPECT_EQ(waiting->error->code, ErrorCode::kUnavailable);
-  EXPECT_EQ(waiting->error->message, "node nd_a is offline");
-  EXPECT_TRUE(*store_->markOperation(op, OperationState::kRunning, std::nullopt, true));
-  EXPECT_TRUE(*store_->markOperation(op, OperationState::kRunning, std::nullopt, true));
-  auto running = store_->getOperation(op);
-  EXPECT_EQ(running->attempts, 2);
-  EXPECT_FALSE(running->error);
-  EXPECT_FALSE(store_->markOperation(op, OperationState::kSucceeded, std::nullopt, false).ok());
+  // Each operation has its job, bound to the instance's node.
+  auto job = store_->getJobOfOperation(started->second.id);
+  ASSERT_TRUE(job.ok()) << job.error().message;
+  EXPECT_EQ(job->kind, "instance.power");
+  EXPECT_EQ(job->node_id, "nd_a");
+  EXPECT_EQ(job->state, JobState::kAvailable);
+  EXPECT_EQ(count("jobs"), 3);
 }
 
 TEST_P(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
@@ -286,7 +272,6 @@ TEST_P(InstanceStoreTest, FinishingAppliesTheOutcomeOnce) {
   EXPECT_FALSE(*store_->finishOperation(op, late));
   EXPECT_EQ(store_->getOperation(op)->state, OperationState::kSucceeded);
   EXPECT_EQ(store_->getInstance(id)->state, "running");
-  EXPECT_FALSE(*store_->markOperation(op, OperationState::kRunning, std::nullopt, true));
 
   // A failed delete restores the desired state; a confirmed one removes the row and its events.
   ASSERT_TRUE(*store_->observeInstance(observe(id, 4, "ready")));
@@ -325,7 +310,7 @@ TEST_P(InstanceStoreTest, OperationBacklogCountsUnfinishedWithTheOldest) {
   // Make the ages distinct and known: a is the oldest create, c is running, b finished.
   execRaw("UPDATE operations SET created_at = 1000 WHERE id = '" + a.operation->id + "'");
   execRaw("UPDATE operations SET created_at = 5000 WHERE id = '" + c.operation->id + "'");
-  ASSERT_TRUE(*store_->markOperation(c.operation->id, OperationState::kRunning, std::nullopt, true));
+  execRaw("UPDATE operations SET state = 'running' WHERE id = '" + c.operation->id + "'");
   OperationOutcome done;
   done.state = OperationState::kSucceeded;
   ASSERT_TRUE(*store_->finishOperation(b.operation->id, done));
