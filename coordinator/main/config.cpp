@@ -24,6 +24,8 @@ const std::map<std::string, std::set<std::string>>& schema() {
       {"database", {"url"}},
       {"agents", {"ping_interval_s", "link_timeout_s", "job_timeout_s"}},
       {"console", {"ticket_ttl_s", "idle_timeout_s"}},
+      {"placement",
+       {"default_memory_mb", "default_disk_mb", "memory_overcommit_pct", "max_instances_per_node"}},
       {"log", {"level"}},
   };
   return s;
@@ -189,6 +191,10 @@ proto::Result<Config> parseConfig(std::string_view text, const std::string& path
   r.integer("agents", "job_timeout_s", c.agents.job_timeout_s, 1, 3600);
   r.integer("console", "ticket_ttl_s", c.console.ticket_ttl_s, 1, 600);
   r.integer("console", "idle_timeout_s", c.console.idle_timeout_s, 1, 604800);
+  r.integer("placement", "default_memory_mb", c.placement.default_memory_mb, 1, 2147483647);
+  r.integer("placement", "default_disk_mb", c.placement.default_disk_mb, 1, 2147483647);
+  r.integer("placement", "memory_overcommit_pct", c.placement.memory_overcommit_pct, 10, 1000);
+  r.integer("placement", "max_instances_per_node", c.placement.max_instances_per_node, 1, 100000);
   r.string("log", "level", c.log.level);
   if (!r.error) validate(c, r);
   if (r.error) return *r.error;

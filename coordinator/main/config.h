@@ -38,6 +38,13 @@ struct Config {
     uint32_t ticket_ttl_s = 30;      // a console ticket is single-use and valid this long
     uint32_t idle_timeout_s = 1800;  // a console without input this long is closed (4011)
   } console;
+  /// docs/placement.md; defaults reserved by a create that names no resources.memory_mb/disk_mb.
+  struct Placement {
+    uint32_t default_memory_mb = 1024;
+    uint32_t default_disk_mb = 5120;
+    uint32_t memory_overcommit_pct = 100;  // a node offers its memory times this / 100
+    uint32_t max_instances_per_node = 100;
+  } placement;
   struct Log {
     std::string level = "info";
   } log;
