@@ -174,6 +174,9 @@ proto::Hello Agent::hello() const {
   h.agent_version = opts_.version;
   h.plugins = host_->infos();
   h.capacity = readCapacity(cfg_.state_dir);
+  // [capacity] replaces what was measured: it is what this node offers to placement.
+  if (cfg_.capacity.memory_bytes) h.capacity.memory_bytes = cfg_.capacity.memory_bytes;
+  if (cfg_.capacity.disk_bytes) h.capacity.disk_bytes = cfg_.capacity.disk_bytes;
   h.metrics_url = metricsUrl();
   h.instances = registry_->summaries();
   return h;

@@ -58,14 +58,14 @@ void ApiService::createInstance(const Request& req, const Params&, const Princip
       return done(badRequest("owner: no user " + owner.substr(0, 64)));
     if (!user) return done(errorResponse(user.error()));
   }
-  auto node = instances::chooseNode(store_, links_, parsed->node);
-  if (!node) return done(errorResponse(node.error()));
+  auto placement = instances::placementFor(store_, links_, parsed->node, options_.placement);
+  if (!placement) return done(errorResponse(placement.error()));
 
   store::NewInstance in;
   in.name = parsed->name;
   in.owner_id = owner;
   in.template_name = parsed->template_name;
-  in.node_id = *node;
+  in.placement = std::move(*placement);
   in.desired_state = parsed->start ? "running" : "stopped";
   in.params = parsed->params;
   in.env = parsed->env;
@@ -73,11 +73,13 @@ void ApiService::createInstance(const Request& req, const Params&, const Princip
   in.requested_by = who.user_id;
   in.operation_params = parsed->jobParams();
   auto out = store_.createInstance(in, {who.user_id, key, hash});
+  if (!out && out.error().code == ErrorCode::kConflict)
+    spdlog::info("instance {} for {} not placed: {}", in.name, owner, out.error().message);
   if (!out) return done(errorResponse(out.error()));
   if (out->existing) return done(replayCreate(*out->existing, hash));
   spdlog::info("instance {} ({}, template {}) for {} on node {} requested by {} (operation {})",
-               out->instance->id, out->instance->name, out->instance->template_name, owner, *node,
-               who.user_id, out->operation->id);
+               out->instance->id, out->instance->name, out->instance->template_name, owner,
+               out->instance->node_id, who.user_id, out->operation->id);
   done(accepted(*out->operation, *out->instance));
 }
 

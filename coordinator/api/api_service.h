@@ -21,6 +21,7 @@ struct ApiOptions {
   std::string public_url = "http://127.0.0.1:7420";  // server.public_url: base of console URLs
   console::TicketBook* tickets = nullptr;               // none: console tickets are 503
   std::string web_dir = "/usr/share/zlh-coordinator/web";  // server.web_dir: the console page
+  store::PlacementLimits placement;                        // [placement]
 };
 
 class ApiService {

@@ -18,34 +18,29 @@ bool runsLifecycle(const store::Node& node) {
   return false;
 }
 
-proto::Result<std::string> chooseNode(store::Store& store, const gateway::NodeLinks& links,
-                                      const std::optional<std::string>& requested) {
+proto::Result<store::Placement> placementFor(store::Store& store, const gateway::NodeLinks& links,
+                                             const std::optional<std::string>& requested,
+                                             const store::PlacementLimits& limits) {
+  store::Placement placement;
+  placement.limits = limits;
   if (requested) {
     auto node = store.getNode(*requested);
-    if (node) return node->id;
-    if (node.error().code == ErrorCode::kNotFound)
+    if (!node && node.error().code == ErrorCode::kNotFound)
       return makeError(ErrorCode::kInvalidArgument, "node: no node " + requested->substr(0, 64));
-    return node.error();
+    if (!node) return node.error();
+    placement.candidates.push_back(node->id);
+    placement.requested = true;
+    return placement;
   }
   auto nodes = store.listNodes();
   if (!nodes) return nodes.error();
-  auto counts = store.countInstancesByNode();
-  if (!counts) return counts.error();
-  const store::Node* best = nullptr;
-  int64_t best_count = 0;
   size_t online = 0;
-  for (const auto& n : *nodes) {  // ordered by name
+  for (const auto& n : *nodes) {
     if (!links.isOnline(n.id)) continue;
     ++online;
-    if (!runsLifecycle(n)) continue;
-    auto it = counts->find(n.id);
-    int64_t c = it == counts->end() ? 0 : it->second;
-    if (!best || c < best_count) {
-      best = &n;
-      best_count = c;
-    }
+    if (runsLifecycle(n)) placement.candidates.push_back(n.id);
   }
-  if (best) return best->id;
+  if (!placement.candidates.empty()) return placement;
   if (online == 0)
     return makeError(ErrorCode::kConflict, "no node is online to place the instance on");
   return makeError(ErrorCode::kConflict, "no online node runs the lifecycle plugin");

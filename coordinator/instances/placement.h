@@ -1,8 +1,7 @@
 #pragma once
-// Thin placement: the node a new instance goes to. The requested node when given (it must
-// exist; it need not be online: the operation then waits for it); else the online node running
-// the lifecycle plugin with the fewest instances (ties: by name). Real placement (capacity,
-// resources) comes with the queue issue.
+// Where a new instance may go (docs/placement.md). This part knows the links: it lists the
+// candidate nodes; the store then picks among them inside createInstance's transaction, where it
+// sees every reservation (store/placement.h).
 #include <optional>
 #include <string>
 
@@ -11,9 +10,13 @@
 
 namespace zlh::coordinator::instances {
 
-/// InvalidArgument when the requested node does not exist; Conflict when no node can take it.
-proto::Result<std::string> chooseNode(store::Store& store, const gateway::NodeLinks& links,
-                                      const std::optional<std::string>& requested);
+/// The requested node (it must exist; it need not be online, nor run the lifecycle plugin: the
+/// operation then waits for it), else every online node running the lifecycle plugin.
+/// InvalidArgument when the requested node does not exist; Conflict when no node is online or
+/// none of the online ones runs the lifecycle plugin.
+proto::Result<store::Placement> placementFor(store::Store& store, const gateway::NodeLinks& links,
+                                             const std::optional<std::string>& requested,
+                                             const store::PlacementLimits& limits);
 
 /// True when the node's last hello listed a running plugin offering `lifecycle.create`.
 bool runsLifecycle(const store::Node& node);

@@ -28,6 +28,8 @@ const std::map<std::string, std::set<std::string>>& schema() {
        {"lease_s", "poll_ms", "sweep_s", "retry_base_ms", "retry_cap_s",
         "provisioning_concurrency", "repair_concurrency", "billing_enforcement_concurrency",
         "finished_retention_h", "prune_interval_s"}},
+      {"placement",
+       {"default_memory_mb", "default_disk_mb", "memory_overcommit_pct", "max_instances_per_node"}},
       {"log", {"level"}},
   };
   return s;
@@ -204,6 +206,10 @@ proto::Result<Config> parseConfig(std::string_view text, const std::string& path
             1, 1024);
   r.integer("queues", "finished_retention_h", c.queues.finished_retention_h, 1, 87600);
   r.integer("queues", "prune_interval_s", c.queues.prune_interval_s, 1, 86400);
+  r.integer("placement", "default_memory_mb", c.placement.default_memory_mb, 1, 2147483647);
+  r.integer("placement", "default_disk_mb", c.placement.default_disk_mb, 1, 2147483647);
+  r.integer("placement", "memory_overcommit_pct", c.placement.memory_overcommit_pct, 10, 1000);
+  r.integer("placement", "max_instances_per_node", c.placement.max_instances_per_node, 1, 100000);
   r.string("log", "level", c.log.level);
   if (!r.error) validate(c, r);
   if (r.error) return *r.error;

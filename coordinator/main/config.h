@@ -50,6 +50,13 @@ struct Config {
     uint32_t finished_retention_h = 168;  // finished jobs are pruned after this
     uint32_t prune_interval_s = 3600;
   } queues;
+  /// docs/placement.md; defaults reserved by a create that names no resources.memory_mb/disk_mb.
+  struct Placement {
+    uint32_t default_memory_mb = 1024;
+    uint32_t default_disk_mb = 5120;
+    uint32_t memory_overcommit_pct = 100;  // a node offers its memory times this / 100
+    uint32_t max_instances_per_node = 100;
+  } placement;
   struct Log {
     std::string level = "info";
   } log;

@@ -203,6 +203,9 @@ int runServe(const Config& config) {
   api_options.public_url = config.publicUrl();
   api_options.tickets = &tickets;
   api_options.web_dir = config.server.web_dir;
+  api_options.placement = {config.placement.default_memory_mb, config.placement.default_disk_mb,
+                           config.placement.memory_overcommit_pct,
+                           config.placement.max_instances_per_node};
   api::ApiService api(**writer, metrics, gateway, dispatcher, api_options);
   // Jobs of a previous run are claimed as their nodes' links come back.
   dispatcher.resume();

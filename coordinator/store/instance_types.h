@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "coordinator/common/time_format.h"
+#include "coordinator/store/placement_types.h"
 #include "proto/v1/error.h"
 
 namespace zlh::coordinator::store {
@@ -89,7 +90,9 @@ struct NewInstance {
   std::string name;
   std::string owner_id;
   std::string template_name;
-  std::string node_id;
+  std::string node_id;  // where it goes when there is no placement; else the one chosen
+  /// The store chooses node_id in its transaction, reserving capacity (docs/placement.md).
+  std::optional<Placement> placement;
   std::string desired_state = "running";
   nlohmann::json params = nlohmann::json::object();
   nlohmann::json env = nlohmann::json::object();

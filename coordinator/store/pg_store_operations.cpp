@@ -1,5 +1,6 @@
 // PgStore: instance creation with idempotency keys, operations and their outcomes.
 #include "coordinator/store/json_columns.h"
+#include "coordinator/store/pg_placement.h"
 #include "coordinator/store/pg_rows.h"
 #include "coordinator/store/pg_store.h"
 #include "coordinator/store/queue_types.h"
@@ -51,7 +52,7 @@ Result<std::optional<IdempotencyRecord>> PgStore::findIdempotencyKey(const std::
   return std::optional<IdempotencyRecord>{pg::readIdempotency(*r, 0)};
 }
 
-Result<CreateOutcome> PgStore::createInstance(const NewInstance& in,
+Result<CreateOutcome> PgStore::createInstance(const NewInstance& request,
                                               const IdempotencyClaim& claim) {
   Transaction tx(*conn_);
   if (!tx.begin()) return tx.begin().error().withContext("create instance");
@@ -61,6 +62,15 @@ Result<CreateOutcome> PgStore::createInstance(const NewInstance& in,
       conn_->exec("prune idempotency keys", "DELETE FROM idempotency_keys WHERE created_at < $1",
                   {now_ms - kIdempotencyRetentionMs});
   if (!prune) return prune.error();
+  auto placed = pg::placeInstance(*conn_, request);
+  if (!placed) {
+    // A retry of a create that took the last room is a replay, not a refusal.
+    auto existing = findIdempotencyKey(claim.user_id, claim.key);
+    if (existing && *existing)
+      return CreateOutcome{std::nullopt, std::nullopt, std::move(**existing)};
+    return placed.error();
+  }
+  const NewInstance& in = *placed;
 
   Instance inst = instanceRecord(in, now);
 

@@ -1,4 +1,5 @@
 // SqliteStore: instance creation with idempotency keys, operations and their outcomes.
+#include "coordinator/store/sqlite_placement.h"
 #include "coordinator/store/sqlite_rows.h"
 #include "coordinator/store/sqlite_store.h"
 
@@ -57,7 +58,7 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::findIdempotencyKey(const s
   return selectIdempotencyKey(user_id, key);
 }
 
-Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& in,
+Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& request,
                                                   const IdempotencyClaim& claim) {
   WriteTransaction tx(db_);
   if (tx.beginStatus() != SQLITE_OK)
@@ -68,6 +69,15 @@ Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& in,
   prune.bind(1, now_ms - kIdempotencyRetentionMs);
   int rc = prune.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "prune idempotency keys");
+  auto placed = sqlite::placeInstance(db_, request);
+  if (!placed) {
+    // A retry of a create that took the last room is a replay, not a refusal.
+    auto existing = selectIdempotencyKey(claim.user_id, claim.key);
+    if (existing && *existing)
+      return CreateOutcome{std::nullopt, std::nullopt, std::move(**existing)};
+    return placed.error();
+  }
+  const NewInstance& in = *placed;
 
   Instance inst = instanceRecord(in, now);
 

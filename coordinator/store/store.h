@@ -64,6 +64,8 @@ class Store {
   /// instance.create operation (queued), all in one transaction; idempotency keys older than
   /// kIdempotencyRetentionMs are pruned in it. When the key already exists nothing is written
   /// and `existing` holds its record (the unique index decides between concurrent requests).
+  /// With a Placement the node is chosen in the same transaction (store/placement.h): Conflict,
+  /// nothing written, when none fits; InvalidArgument when the requested node is gone.
   virtual Result<CreateOutcome> createInstance(const NewInstance& instance,
                                                const IdempotencyClaim& claim) = 0;
   virtual Result<std::optional<IdempotencyRecord>> findIdempotencyKey(const std::string& user_id,

@@ -11,6 +11,9 @@ export class Coordinator {
   /** Creates a config and database in a temp dir (init), without starting the server.
    *  databaseUrl: another database (e.g. postgresql://...) instead of a SQLite file there. */
   static async create({ extraToml = '', databaseUrl } = {}) {
+    // Placement reserves 1024 MB per instance by default: tests and benchmarks that make dozens
+    // of instances on one machine reserve little instead, unless they set [placement] themselves.
+    if (!/^\[placement\]/m.test(extraToml)) extraToml += '\n[placement]\ndefault_memory_mb = 16\ndefault_disk_mb = 16\n';
     const c = new Coordinator();
     c.dir = tempDir('zlh-coord-');
     c.port = await freePort();

@@ -165,6 +165,12 @@ const sdk::ConfigSchema& agentConfigSchema() {
                 "127.0.0.1:7421");
     s.addString("metrics.advertise_url",
                 "Metrics URL sent in hello; default http://<listen>/metrics", "");
+    s.addInt("capacity.memory_bytes",
+             "Memory this node offers to placement; 0: measured (MemTotal)", 0)
+        .range(0, int64_t{1} << 62);
+    s.addInt("capacity.disk_bytes",
+             "Disk this node offers to placement; 0: measured (size of state.dir's file system)", 0)
+        .range(0, int64_t{1} << 62);
     s.addString("state.dir", "Agent state (jobs, instances)", "/var/lib/zlh-agent");
     s.addString("state.runtime_dir", "Runtime files (sockets)", "/run/zlh-agent");
     s.addString("agent.shim_path",
@@ -223,6 +229,8 @@ sdk::Result<AgentConfig> loadAgentConfig(const std::filesystem::path& file,
   if (!cfg.metrics.advertise_url.empty() && cfg.metrics.advertise_url.rfind("http://", 0) != 0 &&
       cfg.metrics.advertise_url.rfind("https://", 0) != 0)
     return configError(file, "metrics.advertise_url", "must start with http:// or https://");
+  cfg.capacity.memory_bytes = static_cast<uint64_t>(v.getInt("capacity.memory_bytes"));
+  cfg.capacity.disk_bytes = static_cast<uint64_t>(v.getInt("capacity.disk_bytes"));
   cfg.state_dir = v.getString("state.dir");
   if (cfg.state_dir.empty()) return configError(file, "state.dir", "must not be empty");
   cfg.runtime_dir = v.getString("state.runtime_dir");

@@ -38,6 +38,12 @@ struct AgentConfig {
     std::string advertise_url;  // empty: http://<listen>/metrics
   } metrics;
 
+  /// `[capacity]`: what hello reports instead of what was measured (0: measured).
+  struct Capacity {
+    uint64_t memory_bytes = 0;
+    uint64_t disk_bytes = 0;
+  } capacity;
+
   std::filesystem::path state_dir;
   std::filesystem::path runtime_dir;
   /// zlh-shim binary ([agent] shim_path); default: zlh-shim beside the agent's executable.

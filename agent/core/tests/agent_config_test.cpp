@@ -67,6 +67,18 @@ TEST_F(AgentConfigTest, ValidConfigWithDefaults) {
   EXPECT_EQ(r->state_dir, "/var/lib/zlh-agent");
   EXPECT_EQ(r->enabled_plugins, std::vector<std::string>{"system"});
   EXPECT_EQ(r->plugin_configs.at("system").getInt("size"), 1);
+  EXPECT_EQ(r->capacity.memory_bytes, 0u);  // measured
+  EXPECT_EQ(r->capacity.disk_bytes, 0u);
+}
+
+TEST_F(AgentConfigTest, CapacityOverridesWhatIsMeasured) {
+  auto r = load(base() + "[capacity]\nmemory_bytes = 2_147_483_648\ndisk_bytes = 10737418240\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->capacity.memory_bytes, 2147483648u);
+  EXPECT_EQ(r->capacity.disk_bytes, 10737418240u);
+  EXPECT_NE(err(base() + "[capacity]\nmemory_bytes = -1\n").find(": capacity.memory_bytes: "),
+            std::string::npos);
+  EXPECT_NE(err(base() + "[capacity]\ncpus = 2\n").find("capacity.cpus"), std::string::npos);
 }
 
 TEST_F(AgentConfigTest, UnknownKey) {

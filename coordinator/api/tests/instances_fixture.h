@@ -46,8 +46,9 @@ class InstancesApiTest : public ::testing::Test {
     auto n = store_->createNodeWithToken(name, common::sha256Hex(name));
     json plugins = json::array(
         {{{"name", "lifecycle"}, {"state", "running"}, {"job_kinds", {"lifecycle.create"}}}});
-    EXPECT_TRUE(
-        store_->recordHello(n->first.id, {common::now(), "1", json::object(), "", plugins}).ok());
+    json capacity = {
+        {"cpus", 4}, {"memory_bytes", int64_t{1} << 40}, {"disk_bytes", int64_t{1} << 44}};
+    EXPECT_TRUE(store_->recordHello(n->first.id, {common::now(), "1", capacity, "", plugins}).ok());
     if (online) {
       links_.online.insert(n->first.id);
       dispatcher_->onNodeReady(n->first.id);

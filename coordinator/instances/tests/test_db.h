@@ -16,18 +16,23 @@ class TestDb {
 
  public:
   TestDb() { user = store->createUser({"alice", store::Role::kUser})->id; }
-  std::string addNode(const std::string& name, bool lifecycle = true) {
+  /// A node whose hello reported `capacity` (default: room for everything a test makes).
+  std::string addNode(const std::string& name, bool lifecycle = true,
+                      const nlohmann::json& capacity = bigCapacity()) {
     auto n = store->createNodeWithToken(name, common::sha256Hex(name + "-token"));
     EXPECT_TRUE(n.ok());
     nlohmann::json plugins = nlohmann::json::array();
     if (lifecycle)
       plugins.push_back(
           {{"name", "lifecycle"}, {"state", "running"}, {"job_kinds", {"lifecycle.create"}}});
-    EXPECT_TRUE(
-        store->recordHello(n->first.id, {common::now(), "1", nlohmann::json::object(), "", plugins})
-            .ok());
+    EXPECT_TRUE(store->recordHello(n->first.id, {common::now(), "1", capacity, "", plugins}).ok());
     return n->first.id;
   }
+  /// What an agent reports in hello: memory and disk in MB (1 MB = 1048576 bytes).
+  static nlohmann::json capacityMb(int64_t memory_mb, int64_t disk_mb) {
+    return {{"cpus", 4}, {"memory_bytes", memory_mb << 20}, {"disk_bytes", disk_mb << 20}};
+  }
+  static nlohmann::json bigCapacity() { return capacityMb(1 << 20, 1 << 24); }
   /// An instance and its queued create operation on `node`.
   store::CreateOutcome createInstance(const std::string& node, const std::string& key = "k") {
     store::NewInstance n;

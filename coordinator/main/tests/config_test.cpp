@@ -22,6 +22,10 @@ TEST(Config, DefaultsFromAnEmptyFile) {
   EXPECT_EQ(c->agents.link_timeout_s, 60u);
   EXPECT_EQ(c->agents.job_timeout_s, 60u);
   EXPECT_EQ(c->log.level, "info");
+  EXPECT_EQ(c->placement.default_memory_mb, 1024u);
+  EXPECT_EQ(c->placement.default_disk_mb, 5120u);
+  EXPECT_EQ(c->placement.memory_overcommit_pct, 100u);
+  EXPECT_EQ(c->placement.max_instances_per_node, 100u);
   EXPECT_FALSE(c->tls());
   EXPECT_EQ(c->publicUrl(), "http://127.0.0.1:7420");
 }
@@ -37,6 +41,11 @@ url = "sqlite://rel.db"
 ping_interval_s = 5
 link_timeout_s = 15
 job_timeout_s = 30
+[placement]
+default_memory_mb = 512
+default_disk_mb = 2048
+memory_overcommit_pct = 150
+max_instances_per_node = 20
 [log]
 level = "debug"
 )", "f.toml");
@@ -47,6 +56,10 @@ level = "debug"
   EXPECT_EQ(c->agents.ping_interval_s, 5u);
   EXPECT_EQ(c->agents.link_timeout_s, 15u);
   EXPECT_EQ(c->agents.job_timeout_s, 30u);
+  EXPECT_EQ(c->placement.default_memory_mb, 512u);
+  EXPECT_EQ(c->placement.default_disk_mb, 2048u);
+  EXPECT_EQ(c->placement.memory_overcommit_pct, 150u);
+  EXPECT_EQ(c->placement.max_instances_per_node, 20u);
 }
 
 TEST(Config, ErrorsNameFileKeyAndReason) {
@@ -77,6 +90,11 @@ TEST(Config, ErrorsNameFileKeyAndReason) {
             kFile + "server.tls_cert: cannot read /nonexistent/c.pem: No such file or directory");
   EXPECT_EQ(errorOf("[log]\nlevel = \"loud\""),
             kFile + "log.level: must be one of trace, debug, info, warn, error");
+  EXPECT_EQ(errorOf("[placement]\nmemory_overcommit_pct = 5"),
+            kFile + "placement.memory_overcommit_pct: must be between 10 and 1000");
+  EXPECT_EQ(errorOf("[placement]\ndefault_memory_mb = 0"),
+            kFile + "placement.default_memory_mb: must be between 1 and 2147483647");
+  EXPECT_EQ(errorOf("[placement]\nmax_instances = 5"), kFile + "placement.max_instances: unknown key");
   EXPECT_EQ(errorOf("[server]\npublic_url = \"ftp://x\""),
             kFile + "server.public_url: must start with http:// or https://");
 }
