@@ -58,7 +58,7 @@ void ApiService::createInstance(const Request& req, const Params&, const Princip
       return done(badRequest("owner: no user " + owner.substr(0, 64)));
     if (!user) return done(errorResponse(user.error()));
   }
-  auto node = instances::chooseNode(store_, links_, parsed->node);
+  auto node = instances::chooseNode(store_, links_, parsed->node, common::now());
   if (!node) return done(errorResponse(node.error()));
 
   store::NewInstance in;

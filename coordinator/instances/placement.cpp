@@ -18,8 +18,13 @@ bool runsLifecycle(const store::Node& node) {
   return false;
 }
 
+bool nodeOnline(const store::Node& node, const gateway::NodeLinks& links, common::Time now) {
+  return links.isOnline(node.id) || node.linkLive(now);
+}
+
 proto::Result<std::string> chooseNode(store::Store& store, const gateway::NodeLinks& links,
-                                      const std::optional<std::string>& requested) {
+                                      const std::optional<std::string>& requested,
+                                      common::Time now) {
   if (requested) {
     auto node = store.getNode(*requested);
     if (node) return node->id;
@@ -35,7 +40,7 @@ proto::Result<std::string> chooseNode(store::Store& store, const gateway::NodeLi
   int64_t best_count = 0;
   size_t online = 0;
   for (const auto& n : *nodes) {  // ordered by name
-    if (!links.isOnline(n.id)) continue;
+    if (!nodeOnline(n, links, now)) continue;
     ++online;
     if (!runsLifecycle(n)) continue;
     auto it = counts->find(n.id);
