@@ -4,12 +4,15 @@
 // - idempotency: concurrent identical creates make one instance and one execution on the agent;
 // - crash safety: creates while the coordinator is SIGKILLed and restarted at random moments;
 //   every operation ends, each create ran once on the agent;
-// - an offline node: the operation waits, and runs when the agent connects;
-// - a link dropped mid-job (the coordinator killed, or the agent frozen past the link timeout):
-//   the job finishes once and its result reaches the coordinator;
-// - two coordinators on one PostgreSQL database: jobs run where the node's link is. A
-//   coordinator claims only jobs of nodes whose link it holds (and unbound ones), so a create
-//   posted to B, which holds no link, is queued by B and run by A, which holds the agent's.
+// - an offline node: the operation waits, and runs when the agent connects; one cancelled
+//   while it waits never runs;
+// - a link dropped mid-job (the coordinator SIGKILLed or SIGTERMed and restarted, or the agent
+//   frozen with SIGSTOP past the link timeout): the job finishes once and its result reaches
+//   the coordinator;
+// - two coordinators on one PostgreSQL database (PostgreSQL only): jobs run where the node's
+//   link is. A coordinator claims only jobs of nodes whose link it holds (and unbound ones), so
+//   a create posted to B, which holds no link, is queued by B and run by A, which holds the
+//   agent's; B places on and shows the node as online from A's link lease in the store.
 //
 // "Ran once" is read from the agent's zlh_agent_jobs_total{kind="lifecycle.create"}: results ok
 // and error count executions, `redelivered` counts answers from the agent's record of a job id
@@ -224,7 +227,7 @@ for (const engine of ENGINES) {
         `agent ${JSON.stringify(runs)}`);
     });
 
-    test('agent offline: the create waits, naming the node, and runs when the agent connects', async (t) => {
+    test('agent offline: the create waits, naming the node, and runs when the agent connects; a cancelled one never runs', async (t) => {
       const t0 = Date.now();
       const { coord, node, agent } = await stack(t, engine, { startAgent: false });
       const r = await createInstance(coord, { name: 'offline', template: 'mc-test', start: false, node: node.id });
@@ -234,38 +237,72 @@ for (const engine of ENGINES) {
       assert.ok(r.body.operation.error.message.includes(node.id), r.body.operation.error.message);
       const op = await getOperation(coord, r.body.operation.id);
       assert.equal(op.state, 'waiting');
+      // A second one, cancelled while it waits: it never runs.
+      const c = await createInstance(coord, { name: 'offline-cancelled', template: 'mc-test', start: false, node: node.id });
+      assert.equal(c.status, 202, c.text);
+      assert.equal(c.body.operation.state, 'waiting');
       const health = await coord.healthz();
-      assert.equal(health.checks.queues.provisioning.available, 1, JSON.stringify(health.checks.queues));
+      assert.equal(health.checks.queues.provisioning.available, 2, JSON.stringify(health.checks.queues));
+      const cancel = await coord.api('POST', `/api/v1/operations/${c.body.operation.id}/cancel`);
+      assert.equal(cancel.status, 200, cancel.text);
+      assert.equal(cancel.body.state, 'cancelled');
+      const again = await coord.api('POST', `/api/v1/operations/${c.body.operation.id}/cancel`);
+      assert.equal(again.status, 422, again.text);
 
       await agent.start();
       const done = await waitOperation(coord, op.id);
       assert.equal(done.state, 'succeeded', JSON.stringify(done));
       assert.equal(done.error, null);
       assert.equal(done.attempts, 1);
+      const cancelled = await getOperation(coord, c.body.operation.id);
+      assert.equal(cancelled.state, 'cancelled', JSON.stringify(cancelled));
+      assert.equal(cancelled.attempts, 0);
+      const drained = (await coord.healthz()).checks.queues.provisioning;
+      assert.equal(drained.available + drained.running, 0, JSON.stringify(drained));
       const runs = await agentCreates(agent);
       assert.equal(runs.executions, 1, JSON.stringify(runs));
       console.log(`[${engine.name}] agent offline: ${Date.now() - t0} ms`);
     });
 
-    test('link dropped mid-job (coordinator SIGKILLed and restarted): the job runs once', async (t) => {
-      const t0 = Date.now();
-      const { coord, node, agent } = await stack(t, engine);
-      const r = await createInstance(coord, { name: 'slow', template: 'mc-slow', start: false, node: node.id });
-      assert.equal(r.status, 202, r.text);
-      // The agent reports `installing` once it runs the job; the install then sleeps.
-      await waitFor('the agent installing', async () =>
-        (await coord.api('GET', `/api/v1/instances/${r.body.instance.id}`)).body.state === 'installing');
-      assert.equal((await getOperation(coord, r.body.operation.id)).state, 'running');
-      await coord.kill();
-      await coord.start();
-      const op = await waitOperation(coord, r.body.operation.id, 30000);
-      assert.equal(op.state, 'succeeded', JSON.stringify(op));
-      assert.ok(op.attempts >= 2, `sent again after the restart: ${JSON.stringify(op)}`);
-      const runs = await agentCreates(agent);
-      assert.equal(runs.executions, 1, JSON.stringify(runs));
-      assert.equal((await listInstances(coord))[0].state, 'installed');
-      console.log(`[${engine.name}] coordinator killed mid-job: ${Date.now() - t0} ms, attempts ${op.attempts}, agent ${JSON.stringify(runs)}`);
-    });
+    // Killed and restarted at once, the job is still running on the agent when it is sent again
+    // (after its lease expired): not started twice, its one result goes to the new link.
+    // Restarted once the agent finished it, the resend is answered from the agent's record (a
+    // redelivery). Stopped (SIGTERM), the coordinator gives the job back without waiting for
+    // the lease.
+    for (const mode of ['SIGKILLed, restarted at once', 'SIGKILLed, restarted after the agent finished the job',
+      'stopped with SIGTERM, restarted at once']) {
+      test(`link dropped mid-job (coordinator ${mode}): the job runs once`, async (t) => {
+        const t0 = Date.now();
+        const { coord, node, agent } = await stack(t, engine);
+        const r = await createInstance(coord, { name: 'slow', template: 'mc-slow', start: false, node: node.id });
+        assert.equal(r.status, 202, r.text);
+        // The agent reports `installing` once it runs the job; the install then sleeps.
+        await waitFor('the agent installing', async () =>
+          (await coord.api('GET', `/api/v1/instances/${r.body.instance.id}`)).body.state === 'installing');
+        assert.equal((await getOperation(coord, r.body.operation.id)).state, 'running');
+        if (mode.startsWith('stopped')) {
+          await coord.stop();
+          assert.match(coord.proc.log(), /gave back 1 running job/);
+        } else {
+          await coord.kill();
+        }
+        if (mode.includes('finished')) {
+          await waitFor('the agent finishing the job offline', async () => (await agentCreates(agent)).executions === 1,
+            { timeoutMs: (SLOW_INSTALL_S + 10) * 1000, intervalMs: 100 });
+        }
+        await coord.start();
+        const op = await waitOperation(coord, r.body.operation.id, 30000);
+        assert.equal(op.state, 'succeeded', JSON.stringify(op));
+        assert.equal(op.error, null);
+        assert.ok(op.attempts >= 2, `sent again after the restart: ${JSON.stringify(op)}`);
+        const runs = await agentCreates(agent);
+        assert.equal(runs.executions, 1, JSON.stringify(runs));
+        if (mode.includes('finished')) assert.ok(runs.redelivered >= 1, `answered from the record: ${JSON.stringify(runs)}`);
+        assert.equal((await listInstances(coord))[0].state, 'installed');
+        console.log(`[${engine.name}] coordinator ${mode}: ${Date.now() - t0} ms, ` +
+          `attempts ${op.attempts}, agent ${JSON.stringify(runs)}`);
+      });
+    }
 
     test('link dropped mid-job (agent frozen past the link timeout): the job waits, then runs once', async (t) => {
       const t0 = Date.now();
