@@ -338,7 +338,7 @@ for (const engine of ENGINES) {
 }
 
 describe('two coordinators on one PostgreSQL database', { skip: pgSkip }, () => {
-  test('creates posted to either run where the node is linked, each once', async (t) => {
+  test('creates posted to either run where the node is linked, each once; then the link moves to B', async (t) => {
     const t0 = Date.now();
     const a = await Coordinator.create({ extraToml: QUEUES, databaseUrl: newDatabase() });
     t.after(() => a.kill());
@@ -396,7 +396,27 @@ describe('two coordinators on one PostgreSQL database', { skip: pgSkip }, () => 
       assert.equal(metricValue(m, 'zlh_queue_job_duration_seconds_count', { queue: 'provisioning' }), ran,
         `${c === a ? 'A' : 'B'} ran ${ran} job(s)`);
     }
-    console.log(`[postgres] two coordinators: ${Date.now() - t0} ms, attempts ` +
-      `${JSON.stringify(histogram(ops.map((o) => o.attempts)))}, agent ${JSON.stringify(runs)}`);
+    const t1 = Date.now();
+
+    // The link moves: A is SIGKILLed (its link lease is left to run out), creates are posted to
+    // B meanwhile, the agent is pointed at B. B takes the node's link over and runs them.
+    await a.kill();
+    await agent.stop();
+    const moved = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      createInstance(b, { name: `moved-${i}`, template: 'mc-test', start: false, node: node.id })));
+    for (const r of moved) assert.equal(r.status, 202, r.text);
+    fs.writeFileSync(agent.configPath, fs.readFileSync(agent.configPath, 'utf8')
+      .replace(`url = "${a.url.replace(/^http/, 'ws')}"`, `url = "${b.url.replace(/^http/, 'ws')}"`));
+    await agent.start();
+    const movedOps = await waitAllFinal(b, moved.map((r) => r.body.operation.id));
+    for (const o of movedOps) assert.equal(o.state, 'succeeded', JSON.stringify(o));
+    const movedRuns = await agentCreates(agent);  // the restarted agent's counters
+    assert.equal(movedRuns.executions, 5, JSON.stringify(movedRuns));
+    const m = await b.metrics();
+    assert.equal(metricValue(m, 'zlh_queue_job_duration_seconds_count', { queue: 'provisioning' }), 5, 'B ran the 5');
+    assert.equal((await b.node(node.id)).status, 'online');
+    console.log(`[postgres] two coordinators: ${t1 - t0} ms, attempts ` +
+      `${JSON.stringify(histogram(ops.map((o) => o.attempts)))}, agent ${JSON.stringify(runs)}; ` +
+      `link moved to B: ${Date.now() - t1} ms, agent ${JSON.stringify(movedRuns)}`);
   });
 });
