@@ -4,6 +4,7 @@
 #include "coordinator/api/api_json.h"
 #include "coordinator/api/api_service.h"
 #include "coordinator/common/tokens.h"
+#include "coordinator/instances/placement.h"
 
 namespace zlh::coordinator::api {
 namespace {
@@ -41,14 +42,15 @@ void ApiService::listNodes(const Request&, const Params&, const Principal&, Resp
   auto nodes = store_.listNodes();
   if (!nodes) return done(errorResponse(nodes.error()));
   json items = json::array();
-  for (const auto& n : *nodes) items.push_back(nodeJson(n, links_.isOnline(n.id)));
+  auto now = common::now();
+  for (const auto& n : *nodes) items.push_back(nodeJson(n, instances::nodeOnline(n, links_, now)));
   done(jsonResponse(200, {{"items", items}, {"next_cursor", nullptr}}));
 }
 
 void ApiService::getNode(const Request&, const Params& params, const Principal&, Responder done) {
   auto node = store_.getNode(params.at("id"));
   if (!node) return done(errorResponse(node.error()));
-  done(jsonResponse(200, nodeJson(*node, links_.isOnline(node->id))));
+  done(jsonResponse(200, nodeJson(*node, instances::nodeOnline(*node, links_, common::now()))));
 }
 
 void ApiService::deleteNode(const Request&, const Params& params, const Principal& who, Responder done) {

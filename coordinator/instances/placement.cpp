@@ -18,9 +18,14 @@ bool runsLifecycle(const store::Node& node) {
   return false;
 }
 
+bool nodeOnline(const store::Node& node, const gateway::NodeLinks& links, common::Time now) {
+  return links.isOnline(node.id) || node.linkLive(now);
+}
+
 proto::Result<store::Placement> placementFor(store::Store& store, const gateway::NodeLinks& links,
                                              const std::optional<std::string>& requested,
-                                             const store::PlacementLimits& limits) {
+                                             const store::PlacementLimits& limits,
+                                             common::Time now) {
   store::Placement placement;
   placement.limits = limits;
   if (requested) {
@@ -36,7 +41,7 @@ proto::Result<store::Placement> placementFor(store::Store& store, const gateway:
   if (!nodes) return nodes.error();
   size_t online = 0;
   for (const auto& n : *nodes) {
-    if (!links.isOnline(n.id)) continue;
+    if (!nodeOnline(n, links, now)) continue;
     ++online;
     if (runsLifecycle(n)) placement.candidates.push_back(n.id);
   }

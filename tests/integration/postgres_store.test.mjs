@@ -78,7 +78,7 @@ describe('coordinator on PostgreSQL', { skip }, () => {
     const db = newDatabase();
     const c = await Coordinator.create({ databaseUrl: db.url });
     // init wrote our schema into that database.
-    assert.equal(psql('SELECT max(version) FROM schema_migrations', db.url), '2');
+    assert.equal(psql('SELECT max(version) FROM schema_migrations', db.url), '3');  // 3: job queues (issue 5)
     // A second init refuses: the database holds users already.
     const again = await c.cli(['init']);
     assert.equal(again.code, 1, again.stderr);

@@ -9,24 +9,43 @@ export const AGENT_BIN = path.join(BIN_DIR, 'zlh-agent');
 
 export class Coordinator {
   /** Creates a config and database in a temp dir (init), without starting the server.
-   *  databaseUrl: another database (e.g. postgresql://...) instead of a SQLite file there. */
-  static async create({ extraToml = '', databaseUrl } = {}) {
+   *  databaseUrl: another database (e.g. postgresql://...) instead of a SQLite file there.
+   *  agents: [agents] settings over the defaults (e.g. a short link_timeout_s). */
+  static async create({ extraToml = '', databaseUrl, agents = {} } = {}) {
     // Placement reserves 1024 MB per instance by default: tests and benchmarks that make dozens
     // of instances on one machine reserve little instead, unless they set [placement] themselves.
     if (!/^\[placement\]/m.test(extraToml)) extraToml += '\n[placement]\ndefault_memory_mb = 16\ndefault_disk_mb = 16\n';
+    const c = await Coordinator.#configure({ extraToml, agents,
+      databaseUrl: (dir) => databaseUrl ?? `sqlite://${path.join(dir, 'zlh.db')}` });
+    const r = await c.cli(['init', '--json']);
+    if (r.code !== 0) throw new Error(`init failed (${r.code}): ${r.stderr}`);
+    c.adminToken = JSON.parse(r.stdout).token;
+    return c;
+  }
+
+  /** A second coordinator on `other`'s database (PostgreSQL) with its own port and dir; no init
+   *  (the database is initialised already). Same admin token. */
+  static async share(other, { extraToml = other.extraToml, agents = other.agents } = {}) {
+    const c = await Coordinator.#configure({ extraToml, agents, databaseUrl: () => other.databaseUrl });
+    c.adminToken = other.adminToken;
+    return c;
+  }
+
+  static async #configure({ extraToml, agents, databaseUrl }) {
     const c = new Coordinator();
     c.dir = tempDir('zlh-coord-');
     c.port = await freePort();
     c.url = `http://127.0.0.1:${c.port}`;
     c.configPath = path.join(c.dir, 'coordinator.toml');
+    c.extraToml = extraToml;
+    c.agents = agents;
+    c.databaseUrl = databaseUrl(c.dir);
+    const a = { ping_interval_s: 5, link_timeout_s: 15, job_timeout_s: 10, ...agents };
     fs.writeFileSync(c.configPath, [
       '[server]', `listen = "127.0.0.1:${c.port}"`, `web_dir = "${path.join(BIN_DIR, '..', 'share', 'zlh-coordinator', 'web')}"`, '',
-      '[database]', `url = "${databaseUrl ?? `sqlite://${path.join(c.dir, 'zlh.db')}`}"`, '',
-      '[agents]', 'ping_interval_s = 5', 'link_timeout_s = 15', 'job_timeout_s = 10', '',
+      '[database]', `url = "${c.databaseUrl}"`, '',
+      '[agents]', ...Object.entries(a).map(([k, v]) => `${k} = ${v}`), '',
       '[log]', 'level = "debug"', '', extraToml].join('\n'));
-    const r = await c.cli(['init', '--json']);
-    if (r.code !== 0) throw new Error(`init failed (${r.code}): ${r.stderr}`);
-    c.adminToken = JSON.parse(r.stdout).token;
     return c;
   }
 

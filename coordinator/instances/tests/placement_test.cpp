@@ -165,5 +165,23 @@ TEST_F(PlacementTest, ANodeWithoutCapacityTakesNothingEvenWhenNamed) {
   EXPECT_FALSE(place({}, zero).ok());
 }
 
+TEST_F(PlacementTest, ANodeLinkedToAnotherCoordinatorIsOnline) {
+  std::string b = db.addNode("b");
+  auto now = common::now();  // this coordinator holds no link
+  ASSERT_TRUE(db.store->holdNodeLinks("co_other", {b}, now + std::chrono::seconds(10)).ok());
+  auto p = placementFor(*db.store, links, std::nullopt, limits, now);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->candidates, std::vector<std::string>{b});
+  EXPECT_TRUE(nodeOnline(*db.store->getNode(b), links, now));
+  // The lease expired (that coordinator died): offline again.
+  auto later = now + std::chrono::seconds(11);
+  EXPECT_FALSE(nodeOnline(*db.store->getNode(b), links, later));
+  EXPECT_EQ(placementFor(*db.store, links, std::nullopt, limits, later).error().code,
+            ErrorCode::kConflict);
+  // Released when the link closed there.
+  ASSERT_TRUE(db.store->releaseNodeLink(b, "co_other").ok());
+  EXPECT_FALSE(nodeOnline(*db.store->getNode(b), links, now));
+}
+
 }  // namespace
 }  // namespace zlh::coordinator::instances
