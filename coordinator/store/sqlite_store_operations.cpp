@@ -59,7 +59,7 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::findIdempotencyKey(const s
 
 Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& in,
                                                   const IdempotencyClaim& claim) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "create instance");
   Time now = sqlite::nowMs();
@@ -107,7 +107,7 @@ Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& in,
 }
 
 Result<std::pair<Instance, Operation>> SqliteStore::startOperation(const NewOperation& req) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "start operation");
   auto inst = getInstance(req.instance_id);
@@ -164,6 +164,9 @@ Result<bool> SqliteStore::markOperation(const std::string& id, OperationState st
                                         bool new_attempt) {
   if (isFinal(state))
     return makeError(ErrorCode::kInvalidArgument, "markOperation takes an unfinished state");
+  WriteTransaction tx(db_, *writers_);  // a single statement, but writes wait their turn
+  if (tx.beginStatus() != SQLITE_OK)
+    return sqlite::toError(db_, tx.beginStatus(), "update operation");
   Stmt s(db_, std::string("UPDATE operations SET state = ?, error = ?, attempts = attempts + ?, "
                           "updated_at = ? WHERE id = ? AND state IN ") +
                   kUnfinished);
@@ -171,7 +174,9 @@ Result<bool> SqliteStore::markOperation(const std::string& id, OperationState st
   s.bind(3, int64_t{new_attempt ? 1 : 0}).bind(4, common::toUnixMs(common::now())).bind(5, id);
   int rc = s.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "update operation");
-  return sqlite3_changes(db_) > 0;
+  bool changed = sqlite3_changes(db_) > 0;
+  if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "update operation");
+  return changed;
 }
 
 Status SqliteStore::applyOutcomeToInstance(const Operation& op, const OperationOutcome& outcome,
@@ -201,7 +206,7 @@ Status SqliteStore::applyOutcomeToInstance(const Operation& op, const OperationO
 Result<bool> SqliteStore::finishOperation(const std::string& id, const OperationOutcome& outcome) {
   if (!isFinal(outcome.state))
     return makeError(ErrorCode::kInvalidArgument, "finishOperation takes a final state");
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "finish operation");
   auto done = finishOperationInTx(id, outcome, sqlite::nowMs());
