@@ -92,7 +92,8 @@ Result<std::vector<Job>> PgStore::claimJobs(const ClaimRequest& req, Time now) {
     return a.run_at != b.run_at ? a.run_at < b.run_at : a.id < b.id;
   });
   for (auto& j : out) {
-    j.deadline_at = now + runTimeoutFor(req, j.kind);
+    // What is stored: whole milliseconds.
+    j.deadline_at = common::fromUnixMs(ms(now + runTimeoutFor(req, j.kind)));
     auto d = conn_->exec("claim jobs", "UPDATE jobs SET deadline_at = $1 WHERE id = $2",
                          {ms(*j.deadline_at), j.id});
     if (!d) return d.error();
@@ -239,6 +240,7 @@ Result<SweepResult> PgStore::sweepExpiredLeases(Time now) {
         return st.error();
     j.state = JobState::kAvailable;
     j.failures += 1;
+    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
     j.lease_owner.reset();
     j.lease_expires_at.reset();
     j.last_error = err;

@@ -102,7 +102,8 @@ Result<std::vector<Job>> SqliteStore::claimJobs(const ClaimRequest& req, Time no
     return a.run_at != b.run_at ? a.run_at < b.run_at : a.id < b.id;
   });
   for (auto& j : out) {
-    j.deadline_at = now + runTimeoutFor(req, j.kind);
+    // What is stored: whole milliseconds.
+    j.deadline_at = common::fromUnixMs(ms(now + runTimeoutFor(req, j.kind)));
     Stmt d(db_, "UPDATE jobs SET deadline_at = ? WHERE id = ?");
     d.bind(1, ms(*j.deadline_at)).bind(2, j.id);
     if ((rc = d.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "claim jobs");
@@ -261,6 +262,7 @@ Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
         return st.error();
     j.state = JobState::kAvailable;
     j.failures += 1;
+    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
     j.lease_owner.reset();
     j.lease_expires_at.reset();
     j.last_error = err;
