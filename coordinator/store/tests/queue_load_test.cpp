@@ -127,6 +127,55 @@ TEST_P(QueueLoadTest, ConcurrentClaimersTakeEveryJobExactlyOnce) {
   EXPECT_EQ((*stats)[0].jobs.at(JobState::kRunning), 0);
 }
 
+TEST_P(QueueLoadTest, ACancelRacingAClaimLeavesOneWinner) {
+  // The API cancels on one connection while a worker claims on another: either the worker got
+  // the job (the cancel is a Conflict) or the cancel did (the claim finds nothing).
+  auto worker = connect();
+  ASSERT_TRUE(worker);
+  OperationOutcome outcome;
+  outcome.force_state = "cancelled";
+  int claimed_first = 0, cancelled_first = 0;
+  for (int round = 0; round < 12; ++round) {
+    auto created = createOn("nd_a", "k" + std::to_string(round));
+    const std::string op_id = created.operation->id;
+    std::atomic<bool> go{false};
+    Result<std::vector<Job>> got = std::vector<Job>{};
+    Result<Operation> cancel = Operation{};
+    std::thread claimer([&] {
+      while (!go.load()) std::this_thread::yield();
+      got = worker->claimJobs(claimOf("w", 1, {"nd_a"}), t_);
+    });
+    std::thread canceller([&] {
+      while (!go.load()) std::this_thread::yield();
+      cancel = store_->cancelOperation(op_id, outcome, t_);
+    });
+    go = true;
+    claimer.join();
+    canceller.join();
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    Job j = job(jobIdOfOperation(op_id));
+    Operation o = op(op_id);
+    if (got->size() == 1) {
+      ++claimed_first;
+      ASSERT_FALSE(cancel.ok());
+      EXPECT_EQ(cancel.error().code, proto::ErrorCode::kConflict) << cancel.error().message;
+      EXPECT_EQ(toString(j.state), "running");
+      EXPECT_EQ(toString(o.state), "running");
+      ASSERT_EQ(*store_->completeJob(fenceOf((*got)[0]), JobState::kSucceeded, std::nullopt,
+                                     std::nullopt, t_),
+                FenceResult::kApplied);
+    } else {
+      ++cancelled_first;
+      ASSERT_TRUE(cancel.ok()) << cancel.error().message;
+      EXPECT_TRUE(got->empty());
+      EXPECT_EQ(toString(j.state), "cancelled");
+      EXPECT_EQ(toString(o.state), "cancelled");
+    }
+  }
+  std::cout << "[ figures  ] claim won " << claimed_first << ", cancel won " << cancelled_first
+            << "\n";
+}
+
 // Acceptance: 16 workers, each on its own connection, hammer one queue for a few seconds; not
 // one call fails. On SQLite every write waits for the single writer lock, so this is where
 // SQLITE_BUSY ("database is locked") would reach a caller. Time-boxed rather than counted: the
