@@ -189,6 +189,7 @@ proto::Status Conn::ensureConnected(std::string_view context) {
                      std::string(context) + ": database " + redacted_ +
                          " unreachable (reconnecting at most once a second)");
   PQreset(c_);
+  prepared_.clear();  // a new session has none
   if (PQstatus(c_) != CONNECTION_OK) {
     retry_at_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     return makeError(ErrorCode::kUnavailable, std::string(context) + ": reconnect to " + redacted_ +
@@ -229,8 +230,17 @@ proto::Result<Rows> Conn::exec(std::string_view context, const char* sql,
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
-  PGresult* r = PQexecParams(c_, sql, static_cast<int>(values.size()), nullptr, values.data(),
-                             nullptr, nullptr, /*resultFormat=*/0);
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    // Parameter types are inferred once, as PQexecParams infers them on every call.
+    std::string name = "zlh_" + std::to_string(prepared_.size());
+    auto prepared =
+        finish(context, PQprepare(c_, name.c_str(), sql, static_cast<int>(values.size()), nullptr));
+    if (!prepared) return prepared.error();
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  PGresult* r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()),
+                               values.data(), nullptr, nullptr, /*resultFormat=*/0);
   return finish(context, r);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Thin RAII over libpq, private to the PostgreSQL engine. Every value travels as a parameter of
-// PQexecParams (text format); SQL text is always a constant.
+// a prepared statement (text format); SQL text is always a constant.
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "proto/v1/result.h"
 
@@ -74,6 +75,11 @@ class Conn {
 
   /// Runs one statement with parameters ($1, $2, ...). Errors: Conflict (integrity
   /// constraints), Unavailable (connection, read-only, lock or resource trouble), Internal.
+  /// Each distinct SQL text is prepared once per session (a named server-side statement) and
+  /// executed from then on: parsing and planning an unnamed statement on every call cost the
+  /// queue cycle 4x against plain prepared SQL (docs/benchmarks.md, Queue). A pooler between
+  /// us and the server must keep sessions (PgBouncer: session mode, or 1.21+ with
+  /// max_prepared_statements).
   proto::Result<Rows> exec(std::string_view context, const char* sql,
                            std::initializer_list<Param> params = {});
   /// Runs constant SQL without parameters (several statements allowed: migrations).
@@ -100,6 +106,8 @@ class Conn {
   std::string last_state_;
   bool read_only_;
   bool in_tx_ = false;
+  // SQL text -> the name it is prepared under in this session.
+  std::unordered_map<std::string, std::string> prepared_;
   std::chrono::steady_clock::time_point retry_at_{};
 };
 

@@ -3,6 +3,7 @@
 // worker write is fenced by (state running, attempt, lease owner) in its WHERE clause, which
 // READ COMMITTED re-checks against the committed row.
 #include <algorithm>
+#include <optional>
 
 #include "coordinator/common/tokens.h"
 #include "coordinator/store/pg_rows.h"
@@ -70,41 +71,36 @@ Status PgStore::setOperationState(const std::string& id, OperationState state,
 
 Result<std::vector<Job>> PgStore::claimJobs(const ClaimRequest& req, Time now) {
   if (req.limit <= 0) return std::vector<Job>{};
-  Transaction tx(*conn_);
-  if (!tx.begin()) return tx.begin().error().withContext("claim jobs");
+  nlohmann::json timeouts = nlohmann::json::object();  // kind -> run timeout, ms
+  for (const auto& [kind, timeout] : req.run_timeouts) timeouts[kind] = timeout.count();
+  // One statement, so one round trip and its own transaction: pick (skipping rows other
+  // claimers hold), mark running with the lease and the kind's deadline, and move the
+  // operations of the claimed jobs to running.
   auto r = conn_->exec(
       "claim jobs",
       "WITH picked AS (SELECT id FROM jobs WHERE state = 'available' AND queue = $1 AND "
       "run_at <= $2 AND (node_id IS NULL OR node_id IN "
       "(SELECT jsonb_array_elements_text($3::jsonb))) ORDER BY run_at, id LIMIT $4 "
-      "FOR UPDATE SKIP LOCKED) "
-      "UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_owner = $5, "
-      "lease_expires_at = $6, started_at = $2, updated_at = $2 FROM picked WHERE j.id = picked.id "
+      "FOR UPDATE SKIP LOCKED), "
+      "claimed AS (UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, "
+      "lease_owner = $5, lease_expires_at = $6, started_at = $2, updated_at = $2, "
+      "deadline_at = $2 + coalesce(($7::jsonb ->> j.kind)::bigint, $8) "
+      "FROM picked WHERE j.id = picked.id "
       "RETURNING j.id, j.queue, j.kind, j.operation_id, j.node_id, j.payload, j.state, j.attempt, "
       "j.failures, j.max_attempts, j.run_at, j.lease_owner, j.lease_expires_at, j.started_at, "
-      "j.deadline_at, j.last_error, j.created_at, j.updated_at, j.finished_at",
+      "j.deadline_at, j.last_error, j.created_at, j.updated_at, j.finished_at), "
+      "ops AS (UPDATE operations o SET state = 'running', attempts = c.attempt, error = NULL, "
+      "deadline_at = c.deadline_at, updated_at = $2 FROM claimed c WHERE o.id = c.operation_id "
+      "AND o.state IN ('queued', 'waiting', 'running')) "
+      "SELECT " ZLH_JOB_COLUMNS " FROM claimed",
       {toString(req.queue), ms(now), nodeListJson(req.node_ids), req.limit, req.owner,
-       ms(now + req.lease)});
+       ms(now + req.lease), timeouts.dump(), static_cast<int64_t>(req.run_timeout.count())});
   if (!r) return r.error();
   std::vector<Job> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(readJob(RowRef{*r, i}));
   std::sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
     return a.run_at != b.run_at ? a.run_at < b.run_at : a.id < b.id;
   });
-  for (auto& j : out) {
-    j.deadline_at = now + runTimeoutFor(req, j.kind);
-    auto d = conn_->exec("claim jobs", "UPDATE jobs SET deadline_at = $1 WHERE id = $2",
-                         {ms(*j.deadline_at), j.id});
-    if (!d) return d.error();
-    if (!j.operation_id) continue;
-    auto o = conn_->exec("claim jobs",
-                         "UPDATE operations SET state = 'running', attempts = $1, error = NULL, "
-                         "deadline_at = $2, updated_at = $3 WHERE id = $4 AND "
-                         "state IN ('queued', 'waiting', 'running')",
-                         {j.attempt, ms(*j.deadline_at), ms(now), *j.operation_id});
-    if (!o) return o.error();
-  }
-  if (auto st = tx.commit("claim jobs"); !st) return st.error();
   return out;
 }
 
@@ -166,8 +162,13 @@ Result<FenceResult> PgStore::completeJob(const Fence& f, JobState final_state,
                                          const std::optional<OperationOutcome>& outcome, Time now) {
   if (!isFinal(final_state) || final_state == JobState::kCancelled)
     return makeError(ErrorCode::kInvalidArgument, "completeJob takes succeeded or failed");
-  Transaction tx(*conn_);
-  if (!tx.begin()) return tx.begin().error().withContext("complete job");
+  // Nothing to apply to an operation: the one statement is the transaction (one round trip
+  // instead of three).
+  std::optional<Transaction> tx;
+  if (outcome) {
+    tx.emplace(*conn_);
+    if (!tx->begin()) return tx->begin().error().withContext("complete job");
+  }
   auto r = conn_->exec(
       "complete job",
       "UPDATE jobs SET state = $4, lease_owner = NULL, lease_expires_at = NULL, "
@@ -175,10 +176,11 @@ Result<FenceResult> PgStore::completeJob(const Fence& f, JobState final_state,
       "updated_at = $6" ZLH_PG_FENCE " RETURNING operation_id",
       {f.job_id, f.attempt, f.owner, toString(final_state), columns::errorText(error), ms(now)});
   if (!r) return r.error();
+  if (!tx) return r->empty() ? FenceResult::kLost : FenceResult::kApplied;
   if (r->empty()) return FenceResult::kLost;
-  if (auto op = r->optText(0, 0); op && outcome)
+  if (auto op = r->optText(0, 0))
     if (auto done = finishOperationInTx(*op, *outcome, now); !done) return done.error();
-  if (auto st = tx.commit("complete job"); !st) return st.error();
+  if (auto st = tx->commit("complete job"); !st) return st.error();
   return FenceResult::kApplied;
 }
 
@@ -239,6 +241,7 @@ Result<SweepResult> PgStore::sweepExpiredLeases(Time now) {
         return st.error();
     j.state = JobState::kAvailable;
     j.failures += 1;
+    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
     j.lease_owner.reset();
     j.lease_expires_at.reset();
     j.last_error = err;

@@ -1,12 +1,19 @@
 #include "coordinator/store/sqlite_db.h"
 
+#include <algorithm>
+#include <map>
+
 namespace zlh::coordinator::store::sqlite {
 
 proto::Error toError(sqlite3* db, int rc, std::string_view context) {
   using proto::ErrorCode;
-  std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // The connection's message only when it is about this failure (a write that found no turn in
+  // the WriterQueue never reached SQLite).
+  bool own = db && sqlite3_extended_errcode(db) == rc;
+  std::string msg = std::string(context) + ": " + (own ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return proto::makeError(ErrorCode::kConflict, msg);
+    case SQLITE_CONSTRAINT:
+      return proto::makeError(ErrorCode::kConflict, msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
@@ -14,8 +21,10 @@ proto::Error toError(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_FULL:
     case SQLITE_READONLY:
     case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: return proto::makeError(ErrorCode::kUnavailable, msg);
-    default: return proto::makeError(ErrorCode::kInternal, msg);
+    case SQLITE_CORRUPT:
+      return proto::makeError(ErrorCode::kUnavailable, msg);
+    default:
+      return proto::makeError(ErrorCode::kInternal, msg);
   }
 }
 
@@ -88,19 +97,71 @@ std::optional<int64_t> Stmt::optInt64(int col) const {
   return int64(col);
 }
 
-WriteTransaction::WriteTransaction(sqlite3* db) : db_(db) {
-  begin_rc_ = exec(db_, "BEGIN IMMEDIATE");
+std::shared_ptr<WriterQueue> WriterQueue::forFile(const std::string& path) {
+  if (path.empty()) return std::make_shared<WriterQueue>();
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<WriterQueue>> queues;
+  std::lock_guard lock(mu);
+  std::erase_if(queues, [](const auto& q) { return q.second.expired(); });
+  auto& slot = queues[path];
+  auto queue = slot.lock();
+  if (!queue) slot = queue = std::make_shared<WriterQueue>();
+  return queue;
+}
+
+bool WriterQueue::enter(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  const uint64_t ticket = next_ticket_++;
+  waiting_.push_back(ticket);
+  bool mine = turn_.wait_for(lock, timeout, [&] { return !held_ && waiting_.front() == ticket; });
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), ticket));
+  if (!mine) {
+    lock.unlock();
+    turn_.notify_all();  // the next in line may be first now
+    return false;
+  }
+  held_ = true;
+  return true;
+}
+
+void WriterQueue::leave() {
+  {
+    std::lock_guard lock(mu_);
+    held_ = false;
+  }
+  turn_.notify_all();
+}
+
+size_t WriterQueue::waiting() const {
+  std::lock_guard lock(mu_);
+  return waiting_.size();
+}
+
+WriteTransaction::WriteTransaction(sqlite3* db, WriterQueue& writers) : db_(db), writers_(writers) {
+  in_queue_ = writers_.enter(kLockTimeout);
+  begin_rc_ = in_queue_ ? exec(db_, "BEGIN IMMEDIATE") : SQLITE_BUSY;
   done_ = begin_rc_ != SQLITE_OK;
+  if (done_) leave();
 }
 
 WriteTransaction::~WriteTransaction() {
   if (!done_) exec(db_, "ROLLBACK");
+  leave();
 }
 
 int WriteTransaction::commit() {
   int rc = exec(db_, "COMMIT");
-  if (rc == SQLITE_OK) done_ = true;
+  if (rc == SQLITE_OK) {
+    done_ = true;
+    leave();
+  }
   return rc;
+}
+
+void WriteTransaction::leave() {
+  if (!in_queue_) return;
+  in_queue_ = false;
+  writers_.leave();
 }
 
 int exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }

@@ -18,8 +18,6 @@ using proto::makeError;
 using sqlite::Stmt;
 using sqlite::WriteTransaction;
 
-constexpr int kBusyTimeoutMs = 5000;
-
 // The database holds token hashes: create it 0600 before SQLite opens it, so the -wal and -shm
 // files (which SQLite creates with the main file's mode) are 0600 too.
 Status createPrivateFile(const std::string& path) {
@@ -68,6 +66,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
     return err;
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  const char* file = sqlite3_db_filename(db, "main");
+  store->writers_ = sqlite::WriterQueue::forFile(file ? file : "");
   if (auto st = store->configure(options.read_only); !st)
     return st.error().withContext("open database " + path);
   return store;
@@ -76,7 +76,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
 Status SqliteStore::configure(bool read_only) {
-  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db_, static_cast<int>(sqlite::kLockTimeout.count()));
   sqlite3_extended_result_codes(db_, 1);
   // FULL: a committed admin action (a revoked token, a deleted node) survives power loss.
   // Control-plane writes are few; last_seen updates are throttled by the gateway.
@@ -98,7 +98,7 @@ Status SqliteStore::migrate() {
                         "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   if (rc != SQLITE_OK) return sqlite::toError(db_, rc, "create schema_migrations");
   for (const auto& m : sqlite::migrations()) {
-    WriteTransaction tx(db_);
+    WriteTransaction tx(db_, *writers_);
     if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "migrate");
     // Checked inside the write lock: another process may have migrated meanwhile.
     Stmt check(db_, "SELECT 1 FROM schema_migrations WHERE version = ?");
@@ -149,7 +149,7 @@ Result<User> SqliteStore::insertUser(const NewUser& user) {
 }
 
 Result<User> SqliteStore::createUser(const NewUser& user) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "create user");
   auto u = insertUser(user);
   if (!u) return u.error();
@@ -168,7 +168,7 @@ Result<User> SqliteStore::getUser(const std::string& id) {
 
 Result<std::pair<User, TokenRecord>> SqliteStore::createUserWithToken(const NewUser& user,
                                                                       const std::string& sha256) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "create user");
   auto u = insertUser(user);
   if (!u) return u.error();
@@ -203,7 +203,7 @@ Result<bool> SqliteStore::ownerExists(TokenKind kind, const std::string& owner_i
 
 Result<TokenRecord> SqliteStore::createToken(TokenKind kind, const std::string& owner_id,
                                              const std::string& sha256) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "create token");
   auto exists = ownerExists(kind, owner_id);
   if (!exists) return exists.error();

@@ -1,9 +1,14 @@
 #pragma once
 // SQLite engine: WAL, synchronous=FULL, foreign_keys, busy_timeout, BEGIN IMMEDIATE for writes.
 // The process has one writer connection (the logic thread's) and may have read-only connections
-// beside it (WAL lets readers run while the writer writes).
+// beside it (WAL lets readers run while the writer writes). Every write is a WriteTransaction:
+// when several connections of the process write to one file, they take turns in its
+// WriterQueue (sqlite_db.h) rather than polling for SQLite's lock.
 #include <sqlite3.h>
 
+#include <memory>
+
+#include "coordinator/store/sqlite_db.h"
 #include "coordinator/store/store.h"
 
 namespace zlh::coordinator::store {
@@ -103,6 +108,7 @@ class SqliteStore final : public Store {
                            const std::optional<proto::Error>& error, Time now);
 
   sqlite3* db_;
+  std::shared_ptr<sqlite::WriterQueue> writers_;  // this file's writers in the process
 };
 
 }  // namespace zlh::coordinator::store

@@ -103,7 +103,7 @@ Result<bool> SqliteStore::applyObservation(const Observation& o, Time at) {
 }
 
 Result<bool> SqliteStore::observeInstance(const Observation& observation) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "observe instance");
   auto applied = applyObservation(observation, sqlite::nowMs());

@@ -52,7 +52,7 @@ Result<Node> SqliteStore::insertNode(const std::string& name) {
 
 Result<std::pair<Node, TokenRecord>> SqliteStore::createNodeWithToken(const std::string& name,
                                                                       const std::string& sha256) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "create node");
   auto n = insertNode(name);
   if (!n) return n.error();
@@ -81,7 +81,7 @@ Result<std::vector<Node>> SqliteStore::listNodes() {
 }
 
 Status SqliteStore::deleteNode(const std::string& id) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "delete node");
   Stmt revoke(db_, "UPDATE tokens SET revoked_at = ? WHERE kind = 'node' AND owner_id = ? "
                    "AND revoked_at IS NULL");
@@ -97,7 +97,7 @@ Status SqliteStore::deleteNode(const std::string& id) {
 }
 
 Status SqliteStore::recordHello(const std::string& node_id, const NodeHello& hello) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "record hello");
   Stmt s(db_, "UPDATE nodes SET last_seen = ?, version = ?, capacity = ?, metrics_url = ?, "
               "plugins = ? WHERE id = ?");
@@ -111,11 +111,14 @@ Status SqliteStore::recordHello(const std::string& node_id, const NodeHello& hel
 }
 
 Status SqliteStore::touchNode(const std::string& node_id, Time seen) {
+  WriteTransaction tx(db_, *writers_);  // a single statement, but writes wait their turn
+  if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "touch node");
   Stmt s(db_, "UPDATE nodes SET last_seen = ? WHERE id = ?");
   s.bind(1, common::toUnixMs(seen)).bind(2, node_id);
   int rc = s.step();
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "touch node");
   if (sqlite3_changes(db_) == 0) return makeError(ErrorCode::kNotFound, "node " + node_id + " not found");
+  if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "touch node");
   return {};
 }
 

@@ -60,7 +60,7 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::findIdempotencyKey(const s
 
 Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& request,
                                                   const IdempotencyClaim& claim) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "create instance");
   Time now = sqlite::nowMs();
@@ -117,7 +117,7 @@ Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& request,
 }
 
 Result<std::pair<Instance, Operation>> SqliteStore::startOperation(const NewOperation& req) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "start operation");
   auto inst = getInstance(req.instance_id);
@@ -183,7 +183,7 @@ Status SqliteStore::applyOutcomeToInstance(const Operation& op, const OperationO
 Result<bool> SqliteStore::finishOperation(const std::string& id, const OperationOutcome& outcome) {
   if (!isFinal(outcome.state))
     return makeError(ErrorCode::kInvalidArgument, "finishOperation takes a final state");
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "finish operation");
   auto done = finishOperationInTx(id, outcome, sqlite::nowMs());

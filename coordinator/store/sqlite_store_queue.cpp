@@ -52,6 +52,10 @@ Result<Job> SqliteStore::getJobOfOperation(const std::string& operation_id) {
 }
 
 Result<Job> SqliteStore::enqueueJob(const NewJob& in, Time now) {
+  // One statement, in a transaction all the same: writes of this process wait their turn in
+  // the WriterQueue (sqlite_db.h) instead of polling for SQLite's lock.
+  WriteTransaction tx(db_, *writers_);
+  if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "enqueue job");
   Stmt s(db_,
          "INSERT INTO jobs (id, queue, kind, node_id, payload, state, max_attempts, run_at, "
          "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'available', ?, ?, ?, ?) "
@@ -63,6 +67,7 @@ Result<Job> SqliteStore::enqueueJob(const NewJob& in, Time now) {
   if (rc != SQLITE_ROW) return sqlite::toError(db_, rc, "enqueue job");
   Job j = readJob(s);
   if ((rc = s.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "enqueue job");
+  if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "enqueue job");
   return j;
 }
 
@@ -78,7 +83,7 @@ Status SqliteStore::setOperationState(const std::string& id, OperationState stat
 
 Result<std::vector<Job>> SqliteStore::claimJobs(const ClaimRequest& req, Time now) {
   if (req.limit <= 0) return std::vector<Job>{};
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "claim jobs");
   Stmt s(db_,
          "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, "
@@ -97,7 +102,8 @@ Result<std::vector<Job>> SqliteStore::claimJobs(const ClaimRequest& req, Time no
     return a.run_at != b.run_at ? a.run_at < b.run_at : a.id < b.id;
   });
   for (auto& j : out) {
-    j.deadline_at = now + runTimeoutFor(req, j.kind);
+    // What is stored: whole milliseconds.
+    j.deadline_at = common::fromUnixMs(ms(now + runTimeoutFor(req, j.kind)));
     Stmt d(db_, "UPDATE jobs SET deadline_at = ? WHERE id = ?");
     d.bind(1, ms(*j.deadline_at)).bind(2, j.id);
     if ((rc = d.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "claim jobs");
@@ -117,7 +123,7 @@ Result<std::vector<std::string>> SqliteStore::heartbeatJobs(const std::vector<Fe
                                                             Time now) {
   std::vector<std::string> lost;
   if (held.empty()) return lost;
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "heartbeat jobs");
   for (const auto& f : held) {
@@ -133,7 +139,7 @@ Result<std::vector<std::string>> SqliteStore::heartbeatJobs(const std::vector<Fe
 
 Result<FenceResult> SqliteStore::retryJob(const Fence& fence, const proto::Error& error,
                                           Time run_at, Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "retry job");
   Stmt s(db_, std::string("UPDATE jobs SET state = 'available', failures = failures + 1, "
                           "run_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
@@ -154,7 +160,7 @@ Result<FenceResult> SqliteStore::retryJob(const Fence& fence, const proto::Error
 }
 
 Result<FenceResult> SqliteStore::releaseJob(const Fence& fence, const proto::Error& why, Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "release job");
   Stmt s(db_, std::string("UPDATE jobs SET state = 'available', run_at = ?, lease_owner = NULL, "
                           "lease_expires_at = NULL, last_error = ?, updated_at = ?") +
@@ -179,7 +185,7 @@ Result<FenceResult> SqliteStore::completeJob(const Fence& fence, JobState final_
                                              Time now) {
   if (!isFinal(final_state) || final_state == JobState::kCancelled)
     return makeError(ErrorCode::kInvalidArgument, "completeJob takes succeeded or failed");
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "complete job");
   Stmt s(db_, std::string("UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires_at = NULL, "
                           "last_error = coalesce(?, last_error), finished_at = ?, updated_at = ?") +
@@ -200,7 +206,7 @@ Result<FenceResult> SqliteStore::completeJob(const Fence& fence, JobState final_
 
 Result<Operation> SqliteStore::cancelOperation(const std::string& operation_id,
                                                const OperationOutcome& outcome, Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)
     return sqlite::toError(db_, tx.beginStatus(), "cancel operation");
   auto op = getOperation(operation_id);
@@ -226,7 +232,7 @@ Result<Operation> SqliteStore::cancelOperation(const std::string& operation_id,
 }
 
 Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "sweep leases");
   Stmt q(db_, "SELECT " ZLH_JOB_COLUMNS
               " FROM jobs WHERE state = 'running' AND lease_expires_at < ? ORDER BY id");
@@ -256,6 +262,7 @@ Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
         return st.error();
     j.state = JobState::kAvailable;
     j.failures += 1;
+    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
     j.lease_owner.reset();
     j.lease_expires_at.reset();
     j.last_error = err;
@@ -266,7 +273,7 @@ Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
 }
 
 Result<int64_t> SqliteStore::markWaitingOperations(Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "mark waiting");
   // Available jobs of unfinished operations, with whether their node exists and is linked.
   Stmt q(
@@ -334,7 +341,7 @@ Result<std::vector<QueueStats>> SqliteStore::queueStats(Time now) {
 }
 
 Result<int64_t> SqliteStore::pruneFinishedJobs(Time before, Time now) {
-  WriteTransaction tx(db_);
+  WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "prune jobs");
   Stmt s(db_,
          "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND "
@@ -353,20 +360,28 @@ Result<int64_t> SqliteStore::pruneFinishedJobs(Time before, Time now) {
 Status SqliteStore::holdNodeLinks(const std::string& owner,
                                   const std::vector<std::string>& node_ids, Time expires) {
   if (node_ids.empty()) return {};
+  WriteTransaction tx(db_, *writers_);
+  if (tx.beginStatus() != SQLITE_OK)
+    return sqlite::toError(db_, tx.beginStatus(), "hold node links");
   Stmt s(db_,
          "UPDATE nodes SET link_owner = ?, link_expires_at = ? WHERE id IN "
          "(SELECT value FROM json_each(?))");
   s.bind(1, owner).bind(2, ms(expires)).bind(3, nodeListJson(node_ids));
   if (int rc = s.step(); rc != SQLITE_DONE) return sqlite::toError(db_, rc, "hold node links");
+  if (int rc = tx.commit(); rc != SQLITE_OK) return sqlite::toError(db_, rc, "hold node links");
   return {};
 }
 
 Status SqliteStore::releaseNodeLink(const std::string& node_id, const std::string& owner) {
+  WriteTransaction tx(db_, *writers_);
+  if (tx.beginStatus() != SQLITE_OK)
+    return sqlite::toError(db_, tx.beginStatus(), "release node link");
   Stmt s(db_,
          "UPDATE nodes SET link_owner = NULL, link_expires_at = NULL WHERE id = ? AND "
          "link_owner = ?");
   s.bind(1, node_id).bind(2, owner);
   if (int rc = s.step(); rc != SQLITE_DONE) return sqlite::toError(db_, rc, "release node link");
+  if (int rc = tx.commit(); rc != SQLITE_OK) return sqlite::toError(db_, rc, "release node link");
   return {};
 }
 
