@@ -327,9 +327,13 @@ Result<int64_t> PgStore::pruneFinishedJobs(Time before, Time now) {
 Status PgStore::holdNodeLinks(const std::string& owner, const std::vector<std::string>& node_ids,
                               Time expires) {
   if (node_ids.empty()) return {};
+  // Rows locked in id order, as placement locks them: the two never wait on each other in a
+  // cycle (a deadlock PostgreSQL would break by failing one of them).
   auto r = conn_->exec("hold node links",
-                       "UPDATE nodes SET link_owner = $1, link_expires_at = $2 WHERE id IN "
-                       "(SELECT jsonb_array_elements_text($3::jsonb))",
+                       "WITH locked AS (SELECT id FROM nodes WHERE id IN "
+                       "(SELECT jsonb_array_elements_text($3::jsonb)) ORDER BY id FOR UPDATE) "
+                       "UPDATE nodes n SET link_owner = $1, link_expires_at = $2 FROM locked "
+                       "WHERE n.id = locked.id",
                        {owner, ms(expires), nodeListJson(node_ids)});
   if (!r) return r.error();
   return {};

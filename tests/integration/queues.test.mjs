@@ -229,7 +229,10 @@ for (const engine of ENGINES) {
 
     test('agent offline: the create waits, naming the node, and runs when the agent connects; a cancelled one never runs', async (t) => {
       const t0 = Date.now();
-      const { coord, node, agent } = await stack(t, engine, { startAgent: false });
+      // The node has said hello once (placement knows its capacity), then its agent stopped.
+      const { coord, node, agent } = await stack(t, engine);
+      await agent.stop();
+      await waitNodeStatus(coord, node.id, 'offline');
       const r = await createInstance(coord, { name: 'offline', template: 'mc-test', start: false, node: node.id });
       assert.equal(r.status, 202, r.text);
       assert.equal(r.body.operation.state, 'waiting', JSON.stringify(r.body.operation));
