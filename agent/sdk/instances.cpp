@@ -70,6 +70,10 @@ bool isUp(InstanceState state) {
          state == InstanceState::kReady;
 }
 
+bool hasProcess(InstanceState state) {
+  return isUp(state) || state == InstanceState::kStopping;
+}
+
 bool validInstanceId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {

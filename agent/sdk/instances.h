@@ -37,6 +37,9 @@ std::optional<InstanceState> instanceStateFromString(std::string_view name);
 bool transitionAllowed(InstanceState from, InstanceState to);
 /// True for the states with a live process meant to be running: starting, running, ready.
 bool isUp(InstanceState state);
+/// True for the states in which a process exists: the up ones and stopping. A dead shim in one
+/// of them is an exit nobody saw; only these have process figures.
+bool hasProcess(InstanceState state);
 /// True for an id the registry accepts: [A-Za-z0-9_-]{1,64}.
 bool validInstanceId(std::string_view id);
 

@@ -14,11 +14,6 @@ using sdk::InstanceState;
 
 namespace {
 
-bool processState(InstanceState s) {
-  return s == InstanceState::kStarting || s == InstanceState::kRunning ||
-         s == InstanceState::kReady || s == InstanceState::kStopping;
-}
-
 double wallNow() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
@@ -61,7 +56,7 @@ void LifecyclePlugin::writeInstanceMetrics(sdk::MetricsWriter& out) {
     }
   });
   each([&](const Record& r, const Runtime* rt) {
-    if (!rt || !processState(r.state)) return;
+    if (!rt || !sdk::hasProcess(r.state)) return;
     const double since = rt->started_at
                              ? wall - *rt->started_at
                              : std::chrono::duration<double>(now - rt->spawned_at).count();
@@ -69,19 +64,19 @@ void LifecyclePlugin::writeInstanceMetrics(sdk::MetricsWriter& out) {
               since < 0 ? 0 : since, l);
   });
   each([&](const Record& r, const Runtime* rt) {
-    if (rt && rt->usage && processState(r.state))
+    if (rt && rt->usage && sdk::hasProcess(r.state))
       out.counter("zlh_instance_cpu_seconds_total",
                   "CPU time of the instance's process tree (sampled every usage_interval_s).",
                   rt->usage->cpu_seconds, l);
   });
   each([&](const Record& r, const Runtime* rt) {
-    if (rt && rt->usage && processState(r.state))
+    if (rt && rt->usage && sdk::hasProcess(r.state))
       out.gauge("zlh_instance_memory_bytes",
                 "Anonymous resident memory of the instance's process tree (no page cache).",
                 double(rt->usage->rss_anon_bytes), l);
   });
   each([&](const Record& r, const Runtime* rt) {
-    if (rt && rt->cgroup_memory && processState(r.state))
+    if (rt && rt->cgroup_memory && sdk::hasProcess(r.state))
       out.gauge("zlh_instance_cgroup_memory_bytes",
                 "memory.current of the instance's own cgroup (where limits apply).",
                 double(*rt->cgroup_memory), l);
@@ -120,7 +115,7 @@ void LifecyclePlugin::refreshUsage() {
   auto round = std::make_shared<Round>();
   std::vector<std::string> ids;
   for (const auto& r : ctx_.instances().list())
-    if (processState(r.state) && ctx_.supervisor().alive(r.id)) ids.push_back(r.id);
+    if (sdk::hasProcess(r.state) && ctx_.supervisor().alive(r.id)) ids.push_back(r.id);
   // The next round is due whatever happens to this one: a shim that never answers status must
   // not stop the sampling of the others.
   scheduleUsage(std::chrono::seconds(config_.usage_interval_s));

@@ -13,12 +13,6 @@ using sdk::InstanceState;
 
 namespace {
 
-// States in which the agent believes a process runs: a dead shim then means an exit nobody saw.
-bool expectsProcess(InstanceState s) {
-  return s == InstanceState::kStarting || s == InstanceState::kRunning ||
-         s == InstanceState::kReady || s == InstanceState::kStopping;
-}
-
 bool looksLikeShim(pid_t pid) {
   auto cmdline = readFile("/proc/" + std::to_string(pid) + "/cmdline");
   return cmdline.ok() && cmdline.value().find("zlh-shim") != std::string::npos;
@@ -65,7 +59,7 @@ void ShimSupervisor::adoptOne(const sdk::InstanceRecord& r, AdoptionReport& repo
       s.exit_seen = true;
       auto rec = sdk::ExitRecord::fromJson(*exit);
       s.last_exit = rec.ok() ? rec.value() : sdk::ExitRecord{};
-      if (expectsProcess(r.state)) {
+      if (sdk::hasProcess(r.state)) {
         ++report.exits_while_down;
         deliverExit(r.id, *s.last_exit);
       }
@@ -95,7 +89,7 @@ void ShimSupervisor::adoptOne(const sdk::InstanceRecord& r, AdoptionReport& repo
   }
   s.phase = Phase::kGone;
   s.exit_seen = true;
-  if (!expectsProcess(r.state)) return;
+  if (!sdk::hasProcess(r.state)) return;
   sdk::ExitRecord rec;
   if (s.last_exit) {
     rec = *s.last_exit;

@@ -1,0 +1,134 @@
+// Operations benchmark (not a test): create requests end to end through the durable queue
+// (POST /api/v1/instances -> job claimed -> the agent's lifecycle.create of an mc-test instance
+// with start=false, which writes one file -> operation succeeded), on SQLite and, when a
+// PostgreSQL URL is given, on PostgreSQL; beside the engine's own limit measured in the same run
+// (queue_bench: the same insert/claim/complete cycle in plain SQL).
+//   - latency from POST to job start (the operation leaves `queued`), one request at a time on
+//     an idle system, observed by polling GET /api/v1/operations/{id} back to back;
+//   - throughput: N creates from C concurrent clients, first POST to last operation succeeded.
+// Usage (from tests/):
+//   ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs [--latency 200] [--ops 500] [--clients 32]
+//   ../scripts/pg-cluster run env ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs   (both engines)
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { BIN_DIR, http, waitFor } from '../lib/harness.mjs';
+import { Agent, Coordinator, lifecycleToml, waitNodeStatus } from '../lib/zlh.mjs';
+import { createInstance } from '../lib/instances.mjs';
+import { Report, median } from './lib.mjs';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const LATENCY = arg('latency', 200);
+const OPS = arg('ops', 500);
+const CLIENTS = arg('clients', 32);
+const PG = process.env.ZLH_BENCH_PG_URL || process.env.ZLH_TEST_PG_URL;
+const rep = new Report();
+const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
+
+function psql(sql, url = PG) {
+  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAc', sql], { encoding: 'utf8' }).trim();
+}
+
+/** queue_bench's bare-SQL cycle figures in this run: { 'sqlite:1': jobs/s, 'postgres:4': ... }. */
+function bareCycles() {
+  const out = execFileSync(path.join(BIN_DIR, 'queue_bench'), ['--seconds', '2', '--rounds', '2'],
+    { encoding: 'utf8', env: { ...process.env, ZLH_BENCH_PG_URL: PG ?? '' } });
+  const bare = {};
+  for (const line of out.split('\n')) {
+    const m = line.match(/^\| (sqlite|postgres) \| ([^|]+) \| (\d+) \| (\d+) \|/);
+    if (m && !m[2].includes('reference')) bare[`${m[1]}:${m[3]}`] = Number(m[4]);
+  }
+  return bare;
+}
+
+async function stack(databaseUrl) {
+  const extraToml = '[placement]\ndefault_memory_mb = 1\ndefault_disk_mb = 1\nmax_instances_per_node = 100000\n';
+  const coord = await Coordinator.create({ extraToml, databaseUrl });
+  await coord.start();
+  const node = await coord.addNode('bench-node');
+  const agent = await Agent.create({ coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
+    extraToml: '[plugins]\nenabled = ["system", "lifecycle"]\n\n' + lifecycleToml({ ports: OPS + LATENCY + 20 }) });
+  await agent.start();
+  await waitNodeStatus(coord, node.id, 'online');
+  return { coord, agent };
+}
+
+async function create(coord, name) {
+  for (;;) {
+    const r = await createInstance(coord, { name, template: 'mc-test', start: false });
+    if (r.status === 202) return r.body.operation.id;
+    throw new Error(`create: ${r.status} ${r.text}`);
+  }
+}
+
+async function engineRun(engine, databaseUrl, bare) {
+  const { coord, agent } = await stack(databaseUrl);
+  try {
+    // Latency: one at a time on an idle system.
+    const lat = [];
+    for (let i = 0; i < LATENCY; i++) {
+      const t0 = performance.now();
+      const id = await create(coord, `lat-${i}`);
+      for (;;) {
+        const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
+        if (op.body.state !== 'queued' && op.body.state !== 'waiting') break;
+      }
+      lat.push(performance.now() - t0);
+      await waitFor('operation done', async () =>
+        (await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken })).body.state === 'succeeded',
+      { intervalMs: 2 });
+    }
+    // Throughput: OPS creates from CLIENTS clients.
+    const ids = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < OPS) {
+        const n = next++;
+        ids.push(await create(coord, `tp-${n}`));
+      }
+    }));
+    await waitFor('queue drained', async () => {
+      const q = (await coord.healthz()).checks.queues.provisioning;
+      return q.available + q.running === 0;
+    }, { timeoutMs: 600000, intervalMs: 5 });
+    const secs = (performance.now() - t0) / 1000;
+    let failed = 0;
+    for (const id of ids) {
+      const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
+      if (op.body.state !== 'succeeded') failed++;
+    }
+    const rate = OPS / secs;
+    const anchor = bare[`${engine}:4`] ?? bare[`${engine}:1`];
+    rep.add(`${engine}: POST -> job start, p50 / p99 (${LATENCY} sequential)`,
+      `${median(lat).toFixed(1)} / ${pct(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
+      (pct(lat, 0.99) / 50).toFixed(2));
+    rep.add(`${engine}: operations end to end (${OPS} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
+      `${rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
+      anchor ? (rate / anchor).toFixed(2) : '-');
+  } finally {
+    await agent.kill();
+    await agent.killShims();
+    await coord.kill();
+  }
+}
+
+const bare = bareCycles();
+console.log('bare SQL cycles this run:', bare);
+await engineRun('sqlite', undefined, bare);
+if (PG) {
+  const name = 'zlh_bench_' + crypto.randomBytes(5).toString('hex');
+  psql(`CREATE DATABASE ${name}`);
+  const u = new URL(PG);
+  u.pathname = '/' + name;
+  try {
+    await engineRun('postgres', u.toString(), bare);
+  } finally {
+    psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+rep.print();
+process.exit(0);
