@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { BIN_DIR, http, waitFor } from '../lib/harness.mjs';
+import { BIN_DIR, http, metricValue, waitFor } from '../lib/harness.mjs';
 import { Agent, Coordinator, lifecycleToml, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance } from '../lib/instances.mjs';
 import { Report, median } from './lib.mjs';
@@ -102,13 +102,58 @@ async function engineRun(engine, databaseUrl, bare) {
       if (op.body.state !== 'succeeded') failed++;
     }
     const rate = OPS / secs;
+    // Where an operation's time goes: the agent's run of lifecycle.create, and the coordinator's
+    // claim-to-answer (which includes it).
+    const am = await agent.metrics(), cm = await coord.metrics();
+    const mean = (m, name, labels) =>
+      1000 * metricValue(m, `${name}_sum`, labels) / metricValue(m, `${name}_count`, labels);
+    console.log(`${engine}: mean lifecycle.create on the agent ` +
+      `${mean(am, 'zlh_agent_job_duration_seconds', { kind: 'lifecycle.create' }).toFixed(1)} ms, ` +
+      `claim to answer on the coordinator ` +
+      `${mean(cm, 'zlh_queue_job_duration_seconds', { queue: 'provisioning' }).toFixed(1)} ms`);
     const anchor = bare[`${engine}:4`] ?? bare[`${engine}:1`];
+    // Fast agent jobs: `stop` on installed (never started) instances, which the agent answers at
+    // once without writing anything: the queue and coordinator path with a near no-op job.
+    const targets = ids.slice(0, 20).map((id) => id);
+    const instIds = [];
+    for (const opId of targets) {
+      const op = await http('GET', `${coord.url}/api/v1/operations/${opId}`, { token: coord.adminToken });
+      instIds.push(op.body.instance_id);
+    }
+    let nextPower = 0;
+    const powerIds = [];
+    const p0 = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (nextPower < OPS) {
+        const n = nextPower++;
+        const r = await http('POST', `${coord.url}/api/v1/instances/${instIds[n % instIds.length]}/power`,
+          { token: coord.adminToken, body: { action: 'stop' } });
+        if (r.status !== 202) throw new Error(`power: ${r.status} ${r.text}`);
+        powerIds.push(r.body.operation.id);
+      }
+    }));
+    await waitFor('queue drained', async () => {
+      const q = (await coord.healthz()).checks.queues.provisioning;
+      return q.available + q.running === 0;
+    }, { timeoutMs: 600000, intervalMs: 5 });
+    const powerRate = OPS / ((performance.now() - p0) / 1000);
+    const states = {};
+    for (const id of powerIds.slice(0, 20)) {
+      const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
+      const k = `${op.body.state}${op.body.error ? ' (' + op.body.error.code + ')' : ''}`;
+      states[k] = (states[k] ?? 0) + 1;
+    }
+    console.log(`${engine}: power answers (first 20):`, states);
+
     rep.add(`${engine}: POST -> job start, p50 / p99 (${LATENCY} sequential)`,
       `${median(lat).toFixed(1)} / ${pct(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
       (pct(lat, 0.99) / 50).toFixed(2));
     rep.add(`${engine}: operations end to end (${OPS} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
       `${rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
       anchor ? (rate / anchor).toFixed(2) : '-');
+    rep.add(`${engine}: operations end to end, fast agent job (${OPS} power stop, ${CLIENTS} clients)`,
+      `${powerRate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
+      anchor ? (powerRate / anchor).toFixed(2) : '-');
   } finally {
     await agent.kill();
     await agent.killShims();
