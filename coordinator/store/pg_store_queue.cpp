@@ -226,9 +226,7 @@ Result<SweepResult> PgStore::sweepExpiredLeases(Time now) {
       out.exhausted.push_back(std::move(j));
       continue;
     }
-    auto err =
-        makeError(ErrorCode::kUnavailable, "the lease of attempt " + std::to_string(j.attempt) +
-                                               " expired (its worker stopped answering)");
+    auto err = leaseExpired(j);
     Fence f = fenceOf(j);
     auto u = conn_->exec("sweep leases",
                          "UPDATE jobs SET state = 'available', failures = failures + 1, "
@@ -239,12 +237,7 @@ Result<SweepResult> PgStore::sweepExpiredLeases(Time now) {
     if (j.operation_id)
       if (auto st = setOperationState(*j.operation_id, OperationState::kQueued, err, now); !st)
         return st.error();
-    j.state = JobState::kAvailable;
-    j.failures += 1;
-    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
-    j.lease_owner.reset();
-    j.lease_expires_at.reset();
-    j.last_error = err;
+    markReturned(j, err, now);
     out.returned.push_back(std::move(j));
   }
   if (auto st = tx.commit("sweep leases"); !st) return st.error();

@@ -70,6 +70,21 @@ std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::
   return it == request.run_timeouts.end() ? request.run_timeout : it->second;
 }
 
+proto::Error leaseExpired(const Job& job) {
+  return proto::makeError(proto::ErrorCode::kUnavailable,
+                          "the lease of attempt " + std::to_string(job.attempt) +
+                              " expired (its worker stopped answering)");
+}
+
+void markReturned(Job& job, const proto::Error& error, Time now) {
+  job.state = JobState::kAvailable;
+  job.failures += 1;
+  job.run_at = job.updated_at = common::fromUnixMs(common::toUnixMs(now));
+  job.lease_owner.reset();
+  job.lease_expires_at.reset();
+  job.last_error = error;
+}
+
 std::optional<std::pair<OperationState, std::optional<proto::Error>>> waitingTransition(
     std::string_view op_state, const std::string& node_id, bool node_exists, bool link_live) {
   using Out = std::pair<OperationState, std::optional<proto::Error>>;

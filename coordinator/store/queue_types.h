@@ -129,6 +129,11 @@ std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::
 std::optional<std::pair<OperationState, std::optional<proto::Error>>> waitingTransition(
     std::string_view op_state, const std::string& node_id, bool node_exists, bool link_live);
 
+/// The error a job whose lease expired goes back with.
+proto::Error leaseExpired(const Job& job);
+/// The sweeper's record of a job it handed back at `now` (what the row now holds).
+void markReturned(Job& job, const proto::Error& error, Time now);
+
 /// Finished jobs are kept this long, then pruned (docs/queues.md).
 inline constexpr int64_t kFinishedJobRetentionMs = 7LL * 24 * 3600 * 1000;
 

@@ -247,9 +247,7 @@ Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
       out.exhausted.push_back(std::move(j));
       continue;
     }
-    auto err = proto::makeError(ErrorCode::kUnavailable,
-                                "the lease of attempt " + std::to_string(j.attempt) +
-                                    " expired (its worker stopped answering)");
+    auto err = leaseExpired(j);
     Stmt s(db_, std::string("UPDATE jobs SET state = 'available', failures = failures + 1, "
                             "run_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
                             "last_error = ?, updated_at = ?") +
@@ -260,12 +258,7 @@ Result<SweepResult> SqliteStore::sweepExpiredLeases(Time now) {
     if (j.operation_id)
       if (auto st = setOperationState(*j.operation_id, OperationState::kQueued, err, now); !st)
         return st.error();
-    j.state = JobState::kAvailable;
-    j.failures += 1;
-    j.run_at = j.updated_at = common::fromUnixMs(ms(now));
-    j.lease_owner.reset();
-    j.lease_expires_at.reset();
-    j.last_error = err;
+    markReturned(j, err, now);
     out.returned.push_back(std::move(j));
   }
   if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "sweep leases");
