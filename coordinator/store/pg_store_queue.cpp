@@ -269,13 +269,7 @@ Result<int64_t> PgStore::markWaitingOperations(Time now) {
 }
 
 Result<std::vector<QueueStats>> PgStore::queueStats(Time now) {
-  std::vector<QueueStats> out;
-  for (auto q : allQueueNames()) {
-    QueueStats st;
-    st.queue = q;
-    for (auto s : allJobStates()) st.jobs[s] = 0;
-    out.push_back(std::move(st));
-  }
+  std::vector<QueueStats> out = emptyQueueStats();
   auto r = conn_->exec(
       "queue stats",
       "SELECT queue, 'available', count(*), min(CASE WHEN run_at <= $1 THEN run_at END), 0 "
@@ -286,18 +280,7 @@ Result<std::vector<QueueStats>> PgStore::queueStats(Time now) {
       "WHERE state IN ('succeeded', 'failed', 'cancelled') GROUP BY queue, state",
       {ms(now)});
   if (!r) return r.error();
-  for (int i = 0; i < r->size(); ++i) {
-    auto q = parseQueueName(r->text(i, 0));
-    auto state = parseJobState(r->text(i, 1));
-    if (!q || !state) continue;
-    QueueStats& st = out[static_cast<size_t>(*q)];
-    st.jobs[*state] = r->int64(i, 2);
-    if (*state == JobState::kAvailable) st.oldest_available_at = optTime(r->optInt64(i, 3));
-    if (*state == JobState::kRunning) {
-      st.oldest_running_since = optTime(r->optInt64(i, 3));
-      st.overdue = r->int64(i, 4);
-    }
-  }
+  for (int i = 0; i < r->size(); ++i) addQueueStatsRow(out, RowRef{*r, i});
   return out;
 }
 

@@ -41,4 +41,32 @@ Job readJob(const Row& r) {
   return j;
 }
 
+/// Every queue with every state at 0: what queueStats fills in.
+inline std::vector<QueueStats> emptyQueueStats() {
+  std::vector<QueueStats> out;
+  for (auto q : allQueueNames()) {
+    QueueStats st;
+    st.queue = q;
+    for (auto s : allJobStates()) st.jobs[s] = 0;
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+/// One row of the queue stats query (both engines run the same one): queue, state, count,
+/// oldest time (available: due; running: claimed), overdue count.
+template <typename Row>
+void addQueueStatsRow(std::vector<QueueStats>& out, const Row& r) {
+  auto q = parseQueueName(r.text(0));
+  auto state = parseJobState(r.text(1));
+  if (!q || !state) return;
+  QueueStats& st = out[static_cast<size_t>(*q)];
+  st.jobs[*state] = r.int64(2);
+  if (*state == JobState::kAvailable) st.oldest_available_at = optTime(r.optInt64(3));
+  if (*state == JobState::kRunning) {
+    st.oldest_running_since = optTime(r.optInt64(3));
+    st.overdue = r.int64(4);
+  }
+}
+
 }  // namespace zlh::coordinator::store

@@ -297,17 +297,7 @@ Result<int64_t> SqliteStore::markWaitingOperations(Time now) {
 }
 
 Result<std::vector<QueueStats>> SqliteStore::queueStats(Time now) {
-  std::vector<QueueStats> out;
-  for (auto q : allQueueNames()) {
-    QueueStats st;
-    st.queue = q;
-    for (auto s : allJobStates()) st.jobs[s] = 0;
-    out.push_back(std::move(st));
-  }
-  auto slot = [&out](const std::string& queue) -> QueueStats* {
-    auto q = parseQueueName(queue);
-    return q ? &out[static_cast<size_t>(*q)] : nullptr;
-  };
+  std::vector<QueueStats> out = emptyQueueStats();
   // Unfinished rows through the partial indexes; finished ones are counted from their index too.
   Stmt s(db_,
          "SELECT queue, 'available', count(*), min(CASE WHEN run_at <= ? THEN run_at END), 0 "
@@ -318,17 +308,7 @@ Result<std::vector<QueueStats>> SqliteStore::queueStats(Time now) {
          "WHERE state IN ('succeeded', 'failed', 'cancelled') GROUP BY queue, state");
   s.bind(1, ms(now)).bind(2, ms(now));
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    QueueStats* st = slot(s.text(0));
-    auto state = parseJobState(s.text(1));
-    if (!st || !state) continue;
-    st->jobs[*state] = s.int64(2);
-    if (*state == JobState::kAvailable) st->oldest_available_at = optTime(s.optInt64(3));
-    if (*state == JobState::kRunning) {
-      st->oldest_running_since = optTime(s.optInt64(3));
-      st->overdue = s.int64(4);
-    }
-  }
+  while ((rc = s.step()) == SQLITE_ROW) addQueueStatsRow(out, s);
   if (rc != SQLITE_DONE) return sqlite::toError(db_, rc, "queue stats");
   return out;
 }
