@@ -142,10 +142,17 @@ void QueueWorker::pruneTick() {
 }
 
 void QueueWorker::renewLinks() {
+  // A third of the lease is plenty of margin; every poll would rewrite every linked node's row
+  // several times a second for nothing (a new link is recorded at its hello, not here).
+  auto now = clock_();
+  if (links_renewed_at_ && now - *links_renewed_at_ < options_.link_ttl / 3) return;
   auto nodes = links_.onlineNodeIds();
   if (nodes.empty()) return;
-  if (auto st = store_.holdNodeLinks(options_.owner, nodes, clock_() + options_.link_ttl); !st)
+  if (auto st = store_.holdNodeLinks(options_.owner, nodes, now + options_.link_ttl); !st) {
     spdlog::warn("renewing {} node link(s) failed: {}", nodes.size(), st.error().message);
+    return;
+  }
+  links_renewed_at_ = now;
 }
 
 int QueueWorker::heldIn(store::QueueName queue) const {

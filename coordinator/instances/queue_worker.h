@@ -13,13 +13,14 @@
 // A sweeper returns expired leases (a worker or coordinator died) and fails jobs out of
 // attempts; it also marks operations `waiting` while their node has no live link anywhere.
 // Finished jobs and old idempotency keys are pruned on a schedule.
-// Node link leases: the coordinator holding a node's link records it in the store (renewed every
-// tick), so every coordinator knows which nodes are online somewhere.
+// Node link leases: the coordinator holding a node's link records it in the store (at hello, then
+// renewed every third of link_ttl), so every coordinator knows which nodes are online somewhere.
 // Logic thread.
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -115,6 +116,7 @@ class QueueWorker final : public Dispatcher {
   std::unordered_map<std::string, Held> held_;  // job id -> the claim
   bool running_ = false;
   bool kick_posted_ = false;
+  std::optional<common::Time> links_renewed_at_;  // the last renewal of every held link
   std::shared_ptr<common::Timer> tick_timer_, sweep_timer_, heartbeat_timer_, prune_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

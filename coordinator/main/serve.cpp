@@ -151,7 +151,7 @@ instances::QueueOptions queueOptions(const Config& config) {
   o.heartbeat = std::max(milliseconds(100), milliseconds(q.lease_s * 1000 / 3));
   o.poll = milliseconds(q.poll_ms);
   o.sweep = seconds(q.sweep_s);
-  // Renewed every poll: a killed coordinator's nodes read as offline this long after.
+  // Renewed every third of it: a killed coordinator's nodes read as offline this long after.
   o.link_ttl = std::max<milliseconds>(seconds(10), milliseconds(q.poll_ms) * 5);
   o.retry_base = milliseconds(q.retry_base_ms);
   o.retry_cap = seconds(q.retry_cap_s);
