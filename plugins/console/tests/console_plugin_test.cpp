@@ -21,7 +21,10 @@ using nlohmann::json;
 struct FakeChannel : sdk::StreamChannel {
   explicit FakeChannel(size_t capacity = 0) : capacity(capacity) {}
   bool write(std::string_view b) override {
-    if (closed || (capacity && got.size() + b.size() > capacity)) return false;
+    if (closed || (capacity && got.size() + b.size() > capacity)) {
+      ++refused;
+      return false;
+    }
     got.append(b);
     return true;
   }
@@ -33,6 +36,7 @@ struct FakeChannel : sdk::StreamChannel {
   bool ended() const override { return closed; }
   size_t capacity;
   std::string got;
+  int refused = 0;  // writes that did not fit
   bool closed = false;
   std::optional<sdk::Error> error;
 };
@@ -232,7 +236,10 @@ TEST_F(ShellTest, ASlowViewerHoldsTheShellBackNothingIsSkipped) {
   auto h = open(ch, {{"shell", true}}, "ide-1");
   ASSERT_TRUE(h.ok());
   (*h)->onData(op(kOpInput, "stty -echo; i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done; echo E\"\"ND\n"));
-  ASSERT_TRUE(pumpUntil([&] { return ch->got.size() > 60 * 1024; }));
+  // The viewer's window fills: output is held back (how full it got depends on the PTY's read
+  // sizes, which grow when the machine is busy), not dropped.
+  ASSERT_TRUE(pumpUntil([&] { return ch->refused > 0; }));
+  EXPECT_FALSE(ch->closed);
   // Credit in slices, as a viewer reading slowly: every line arrives, in order, none skipped.
   std::string all;
   ASSERT_TRUE(pumpUntil([&] {
