@@ -69,6 +69,16 @@ void QueueWorker::submit(const store::Operation& op) {
 
 void QueueWorker::resume() {
   running_ = true;
+  if (!options_.identity.empty()) {
+    auto r = store_.retirePredecessors(options_.identity, options_.owner, clock_());
+    if (!r)
+      spdlog::warn("retiring the leases of this coordinator's earlier runs failed: {}",
+                   r.error().message);
+    else if (r->links || r->jobs)
+      spdlog::info("an earlier run of this coordinator ended without giving back {} node link(s) "
+                   "and {} job(s): released",
+                   r->links, r->jobs);
+  }
   sweepTick();
   heartbeatTick();
   pruneTick();

@@ -34,7 +34,13 @@
 namespace zlh::coordinator::instances {
 
 struct QueueOptions {
-  std::string owner;  // this coordinator's lease-owner id (unique per process run)
+  // This coordinator's identity, stable across its restarts (host and listen address), and its
+  // lease-owner id (store::leaseOwner(identity, a random run part): unique per process run).
+  // At resume, leases of earlier runs of the same identity are retired: a coordinator killed and
+  // started again neither shows its nodes online before they link again nor leaves its jobs
+  // waiting out their leases.
+  std::string identity;
+  std::string owner;
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
   std::chrono::milliseconds heartbeat{std::chrono::seconds(10)};
   std::chrono::milliseconds poll{std::chrono::seconds(1)};   // claim when nothing woke us
@@ -62,7 +68,7 @@ class QueueWorker final : public Dispatcher {
   ~QueueWorker() override;
 
   void submit(const store::Operation& op) override;
-  /// Starts the timers; the first claim runs at once.
+  /// Retires earlier runs' leases, then starts the timers; the first sweep and claim run at once.
   void resume() override;
   void onNodeReady(const std::string& node_id) override;
   void onNodeGone(const std::string& node_id) override;

@@ -1,7 +1,10 @@
 // `serve`: wires store, gateway, API and the network module, and runs until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "coordinator/api/api_service.h"
@@ -140,13 +143,23 @@ net::UpgradeDecision decide(gateway::LinkAuthorizer& auth, const net::UpgradeReq
   return d;
 }
 
+// Two coordinators cannot listen on one address of one host; one coordinator keeps both across
+// restarts (a host whose name changes on every boot only loses the early retirement).
+std::string coordinatorIdentity(const Config& config) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown-host");
+  return std::string(host) + "/" + config.server.listen;
+}
+
 instances::QueueOptions queueOptions(const Config& config) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
   const auto& q = config.queues;
   instances::QueueOptions o;
-  // Unique per run: a restarted coordinator never mistakes its predecessor's leases for its own.
-  o.owner = "co_" + common::newId("").substr(0, 12);
+  // Unique per run (fencing never confuses two runs), with a prefix stable across restarts so a
+  // restarted coordinator retires what its killed predecessor held.
+  o.identity = coordinatorIdentity(config);
+  o.owner = store::leaseOwner(o.identity, common::newId("").substr(0, 12));
   o.lease = seconds(q.lease_s);
   o.heartbeat = std::max(milliseconds(100), milliseconds(q.lease_s * 1000 / 3));
   o.poll = milliseconds(q.poll_ms);

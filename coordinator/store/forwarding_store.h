@@ -135,6 +135,10 @@ class ForwardingStore : public Store {
   Status releaseNodeLink(const std::string& node_id, const std::string& owner) override {
     return inner_.releaseNodeLink(node_id, owner);
   }
+  Result<RetiredLeases> retirePredecessors(const std::string& identity, const std::string& owner,
+                                           Time now) override {
+    return inner_.retirePredecessors(identity, owner, now);
+  }
 
  protected:
   Store& inner_;

@@ -90,6 +90,8 @@ class PgStore final : public Store {
   Status holdNodeLinks(const std::string& owner, const std::vector<std::string>& node_ids,
                        Time expires) override;
   Status releaseNodeLink(const std::string& node_id, const std::string& owner) override;
+  Result<RetiredLeases> retirePredecessors(const std::string& identity, const std::string& owner,
+                                           Time now) override;
 
  private:
   explicit PgStore(std::unique_ptr<pg::Conn> conn);

@@ -315,6 +315,34 @@ Status PgStore::holdNodeLinks(const std::string& owner, const std::vector<std::s
   return {};
 }
 
+Result<RetiredLeases> PgStore::retirePredecessors(const std::string& identity,
+                                                  const std::string& owner, Time now) {
+  const std::string prefix = leaseOwnerPrefix(identity);
+  const auto len = static_cast<int64_t>(prefix.size());
+  Transaction tx(*conn_);
+  if (!tx.begin()) return tx.begin().error().withContext("retire earlier runs");
+  RetiredLeases out;
+  // Node rows locked in id order, as everywhere else. substr, not LIKE: the identity may hold
+  // LIKE's wildcards.
+  auto l = conn_->exec("retire earlier runs",
+                       "WITH locked AS (SELECT id FROM nodes WHERE substr(link_owner, 1, $1::int) "
+                       "= $2 AND link_owner <> $3 ORDER BY id FOR UPDATE) "
+                       "UPDATE nodes n SET link_owner = NULL, link_expires_at = NULL FROM locked "
+                       "WHERE n.id = locked.id",
+                       {len, prefix, owner});
+  if (!l) return l.error();
+  out.links = l->affected();
+  auto j = conn_->exec("retire earlier runs",
+                       "UPDATE jobs SET lease_expires_at = $4 WHERE state = 'running' AND "
+                       "substr(lease_owner, 1, $1::int) = $2 AND lease_owner <> $3 AND "
+                       "lease_expires_at > $4",
+                       {len, prefix, owner, ms(now) - 1});
+  if (!j) return j.error();
+  out.jobs = j->affected();
+  if (auto st = tx.commit("retire earlier runs"); !st) return st.error();
+  return out;
+}
+
 Status PgStore::releaseNodeLink(const std::string& node_id, const std::string& owner) {
   auto r = conn_->exec("release node link",
                        "UPDATE nodes SET link_owner = NULL, link_expires_at = NULL WHERE id = $1 "

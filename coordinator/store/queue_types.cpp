@@ -65,6 +65,12 @@ std::string jobIdOfOperation(const std::string& operation_id) {
   return "jb_" + (operation_id.rfind("op_", 0) == 0 ? operation_id.substr(3) : operation_id);
 }
 
+std::string leaseOwnerPrefix(const std::string& identity) { return identity + "#"; }
+
+std::string leaseOwner(const std::string& identity, const std::string& run) {
+  return leaseOwnerPrefix(identity) + run;
+}
+
 std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::string& kind) {
   auto it = request.run_timeouts.find(kind);
   return it == request.run_timeouts.end() ? request.run_timeout : it->second;

@@ -108,6 +108,18 @@ struct SweepResult {
   std::vector<Job> exhausted;
 };
 
+/// What a coordinator's earlier runs still held when it started again (retirePredecessors).
+struct RetiredLeases {
+  int64_t links = 0;  // node link leases cleared
+  int64_t jobs = 0;   // job leases expired for the sweeper
+};
+
+/// A lease owner id: the coordinator's identity (stable across its restarts) and a random run
+/// part, so a restarted coordinator can tell its own earlier runs' leases from its peers'.
+std::string leaseOwner(const std::string& identity, const std::string& run);
+/// The owner prefix every run of `identity` shares.
+std::string leaseOwnerPrefix(const std::string& identity);
+
 /// One queue's backlog for /metrics and /healthz.
 struct QueueStats {
   QueueName queue = QueueName::kProvisioning;

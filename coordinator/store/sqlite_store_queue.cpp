@@ -345,6 +345,30 @@ Status SqliteStore::holdNodeLinks(const std::string& owner,
   return {};
 }
 
+Result<RetiredLeases> SqliteStore::retirePredecessors(const std::string& identity,
+                                                      const std::string& owner, Time now) {
+  const std::string prefix = leaseOwnerPrefix(identity);
+  WriteTransaction tx(db_, *writers_);
+  if (tx.beginStatus() != SQLITE_OK)
+    return sqlite::toError(db_, tx.beginStatus(), "retire earlier runs");
+  RetiredLeases out;
+  // substr, not LIKE: the identity may hold LIKE's wildcards.
+  Stmt l(db_,
+         "UPDATE nodes SET link_owner = NULL, link_expires_at = NULL "
+         "WHERE substr(link_owner, 1, ?1) = ?2 AND link_owner <> ?3");
+  l.bind(1, static_cast<int64_t>(prefix.size())).bind(2, prefix).bind(3, owner);
+  if (int rc = l.step(); rc != SQLITE_DONE) return sqlite::toError(db_, rc, "retire earlier runs");
+  out.links = sqlite3_changes(db_);
+  Stmt j(db_,
+         "UPDATE jobs SET lease_expires_at = ?4 WHERE state = 'running' AND "
+         "substr(lease_owner, 1, ?1) = ?2 AND lease_owner <> ?3 AND lease_expires_at > ?4");
+  j.bind(1, static_cast<int64_t>(prefix.size())).bind(2, prefix).bind(3, owner).bind(4, ms(now) - 1);
+  if (int rc = j.step(); rc != SQLITE_DONE) return sqlite::toError(db_, rc, "retire earlier runs");
+  out.jobs = sqlite3_changes(db_);
+  if (int rc = tx.commit(); rc != SQLITE_OK) return sqlite::toError(db_, rc, "retire earlier runs");
+  return out;
+}
+
 Status SqliteStore::releaseNodeLink(const std::string& node_id, const std::string& owner) {
   WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK)

@@ -158,6 +158,11 @@ class Store {
                                Time expires) = 0;
   /// The link closed: clears the lease if `owner` still holds it.
   virtual Status releaseNodeLink(const std::string& node_id, const std::string& owner) = 0;
+  /// At start: what earlier runs of this coordinator (owners with `identity`'s prefix other
+  /// than `owner`) still hold is dead. Their node link leases are cleared (those nodes are not
+  /// linked until they link again) and their job leases expire now, for the sweeper to return.
+  virtual Result<RetiredLeases> retirePredecessors(const std::string& identity,
+                                                   const std::string& owner, Time now) = 0;
 };
 
 struct OpenOptions {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { consoleState, launchBrowser, terminalText } from '../lib/browser.mjs';
-import { waitFor } from '../lib/harness.mjs';
+import { waitFor, withLogTails } from '../lib/harness.mjs';
 import { startStack, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance, waitState } from '../lib/instances.mjs';
 
@@ -17,10 +17,23 @@ describe('browser console page', () => {
   let coord, agent, node, browser, instance, userToken, otherInstance;
 
   const pageUrl = (id = instance.id, token = userToken) => `${coord.url}/console/${id}${PAGE_OPTS}#token=${token}`;
-  const waitPage = (page, state, timeoutMs = 8000) =>
-    waitFor(`page ${state}`, async () => ((await consoleState(page)).state === state ? consoleState(page) : undefined), { timeoutMs, intervalMs: 50 });
-  const waitText = (page, text, timeoutMs = 8000) =>
-    waitFor(`terminal shows ${text}`, async () => (await terminalText(page)).includes(text), { timeoutMs, intervalMs: 50 });
+  // A timeout says where the page was: its state, reason and the terminal's last lines.
+  const described = async (page, wait) => {
+    try {
+      return await wait;
+    } catch (e) {
+      const s = await consoleState(page).catch(() => ({}));
+      const text = await terminalText(page).catch(() => '');
+      e.message += `\npage: ${JSON.stringify(s)}\nterminal ends: ${JSON.stringify(text.trimEnd().slice(-600))}`;
+      throw e;
+    }
+  };
+  const waitPage = (page, state, timeoutMs = 8000) => described(page,
+    waitFor(`page ${state}`, async () => ((await consoleState(page)).state === state ? consoleState(page) : undefined), { timeoutMs, intervalMs: 50 }));
+  const waitText = (page, text, timeoutMs = 8000) => described(page,
+    waitFor(`terminal shows ${text}`, async () => (await terminalText(page)).includes(text), { timeoutMs, intervalMs: 50 }));
+  // Every test's failure carries the coordinator's and the agent's last log lines.
+  const it = (name, fn) => test(name, () => withLogTails(() => [coord?.proc, agent?.proc], fn));
 
   /** Opens the page and records every byte it receives (HTTP bodies and WebSocket frames). */
   async function open(url = pageUrl()) {
@@ -60,7 +73,7 @@ describe('browser console page', () => {
     await coord?.kill();
   });
 
-  test('scrollback, a typed command and its answer; resize reaches the PTY; the token leaves the URL', async () => {
+  it('scrollback, a typed command and its answer; resize reaches the PTY; the token leaves the URL', async () => {
     const page = await open();
     await waitPage(page, 'connected');
     await waitText(page, 'Done (');
@@ -87,7 +100,7 @@ describe('browser console page', () => {
     await page.close();
   });
 
-  test("another user's instance, and a bad token: refused in words, never stuck", async () => {
+  it("another user's instance, and a bad token: refused in words, never stuck", async () => {
     const page = await open(pageUrl(otherInstance));
     const s = await waitPage(page, 'disconnected');
     assert.match(s.reason, /not found \(HTTP 404\)/);
@@ -98,7 +111,7 @@ describe('browser console page', () => {
     await bad.close();
   });
 
-  test('an expired ticket: Disconnected, then Reconnect works', async () => {
+  it('an expired ticket: Disconnected, then Reconnect works', async () => {
     const page = await browser.newPage();
     // Hold the ticket answer until the ticket (1 s here) has expired.
     await page.route('**/console/tickets', async (route) => {
@@ -115,7 +128,7 @@ describe('browser console page', () => {
     await page.close();
   });
 
-  test('agent killed while open, and offline at connect time: Disconnected with the reason, then Reconnect works', async () => {
+  it('agent killed while open, and offline at connect time: Disconnected with the reason, then Reconnect works', async () => {
     const page = await open();
     await waitPage(page, 'connected');
     await agent.kill();
@@ -131,7 +144,7 @@ describe('browser console page', () => {
     await later.close();
   });
 
-  test('coordinator killed while open: Disconnected, then Reconnect works after it returns', async () => {
+  it('coordinator killed while open: Disconnected, then Reconnect works after it returns', async () => {
     const page = await open();
     await waitPage(page, 'connected');
     await coord.kill();
@@ -142,7 +155,7 @@ describe('browser console page', () => {
     await page.close();
   });
 
-  test('network silently dropped (coordinator stopped, socket open): Disconnected within the timeout, then Reconnect works', async () => {
+  it('network silently dropped (coordinator stopped, socket open): Disconnected within the timeout, then Reconnect works', async () => {
     const page = await open();
     await waitPage(page, 'connected');
     process.kill(coord.proc.pid, 'SIGSTOP');
@@ -161,7 +174,7 @@ describe('browser console page', () => {
     await page.close();
   });
 
-  test('two pages see the same output; the last output before the exit reaches the browser', async () => {
+  it('two pages see the same output; the last output before the exit reaches the browser', async () => {
     const a = await open();
     const b = await open();
     await Promise.all([waitPage(a, 'connected'), waitPage(b, 'connected')]);

@@ -55,6 +55,22 @@ export async function waitFor(what, fn, { timeoutMs = 10000, intervalMs = 50 } =
   }
 }
 
+/**
+ * Runs `fn`; when it throws, the error's message gains the last `lines` lines of the logs of the
+ * processes `procs()` names (undefined ones skipped): what a failure in CI needs to be understood.
+ */
+export async function withLogTails(procs, fn, lines = 40) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof Error) {
+      for (const p of procs().filter(Boolean))
+        e.message += `\n--- ${p.name} log (${p.logPath}), last ${lines} lines:\n` + p.log().split('\n').slice(-lines).join('\n');
+    }
+    throw e;
+  }
+}
+
 /** A spawned process whose output goes to a log file; recorded so scripts/test can end it. */
 export class Proc {
   constructor(name, cmd, args, { cwd, env, logDir } = {}) {

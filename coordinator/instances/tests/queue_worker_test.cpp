@@ -220,6 +220,33 @@ TEST_F(QueueWorkerTest, ADeadCoordinatorsJobIsTakenOnceItsLeaseExpires) {
   EXPECT_EQ(op(c.operation->id).state, OperationState::kSucceeded);
 }
 
+TEST_F(QueueWorkerTest, ARestartedCoordinatorTakesItsKilledRunsJobAtOnceAndItsNodesAreNotOnline) {
+  auto c = db_.createInstance(node_);
+  const std::string killed = store::leaseOwner("host/127.0.0.1:7420", "run1");
+  store::ClaimRequest dead;
+  dead.owner = killed;
+  dead.node_ids = {node_};
+  ASSERT_EQ(db_.store->claimJobs(dead, now_)->size(), 1u);
+  ASSERT_TRUE(db_.store->holdNodeLinks(killed, {node_}, now_ + 20s).ok());  // then SIGKILL
+
+  auto o = options();
+  o.identity = "host/127.0.0.1:7420";
+  o.owner = store::leaseOwner(o.identity, "run2");
+  QueueWorker restarted(*db_.store, links_, executor_, metrics_, o, [this] { return now_; });
+  restarted.resume();  // the lease it held is retired: the node reads offline until it links
+  EXPECT_FALSE(db_.store->getNode(node_)->linkLive(now_));
+  links_.online.insert(node_);
+  restarted.onNodeReady(node_);
+  restarted.sweepNow();
+  restarted.claimNow();  // no lease to wait out
+  ASSERT_EQ(links_.sent.size(), 1u);
+  EXPECT_EQ(op(c.operation->id).attempts, 2);
+  EXPECT_EQ(job(c.operation->id).lease_owner, o.owner);
+  EXPECT_EQ(db_.store->getNode(node_)->link_owner, o.owner);
+  links_.sent[0].done(ok(view(c.instance->id, "running", 1)));
+  EXPECT_EQ(op(c.operation->id).state, OperationState::kSucceeded);
+}
+
 TEST_F(QueueWorkerTest, ConcurrencyBoundsTheJobsInFlightAndAnAnswerFreesASlot) {
   worker_.resume();
   online();

@@ -82,6 +82,42 @@ TEST_P(QueueBacklogTest, OperationsWaitWhileTheirNodeHasNoLiveLink) {
   EXPECT_EQ(toString(op(op1).state), "waiting");
 }
 
+TEST_P(QueueBacklogTest, ARestartedCoordinatorRetiresWhatItsEarlierRunsHeld) {
+  // Identities may hold LIKE's wildcards: matched by prefix, not pattern.
+  const std::string me = "host_1/127.0.0.1:%", peer = "host_1/127.0.0.1:9";
+  const std::string dead = leaseOwner(me, "run1"), now_me = leaseOwner(me, "run2"),
+                    alive = leaseOwner(peer, "run1"), lookalike = leaseOwner("host_1/127.0.0.1:", "x");
+  const std::string n1 = newNode("n1"), n2 = newNode("n2"), n3 = newNode("n3"), n4 = newNode("n4");
+  ASSERT_TRUE(store_->holdNodeLinks(dead, {n1}, at(30s)).ok());
+  ASSERT_TRUE(store_->holdNodeLinks(alive, {n2}, at(30s)).ok());
+  ASSERT_TRUE(store_->holdNodeLinks(now_me, {n3}, at(30s)).ok());  // linked again already
+  ASSERT_TRUE(store_->holdNodeLinks(lookalike, {n4}, at(30s)).ok());
+  auto a = createOn(n1, "k1"), b = createOn(n2, "k2"), c = createOn(n3, "k3");
+  ASSERT_EQ(claim(claimOf(dead, 1, {n1}), t_).size(), 1u);
+  ASSERT_EQ(claim(claimOf(alive, 1, {n2}), t_).size(), 1u);
+  ASSERT_EQ(claim(claimOf(now_me, 1, {n3}), t_).size(), 1u);
+
+  auto r = store_->retirePredecessors(me, now_me, at(1s));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->links, 1);
+  EXPECT_EQ(r->jobs, 1);
+  EXPECT_FALSE(store_->getNode(n1)->link_owner);  // not online before it links again
+  EXPECT_EQ(store_->getNode(n2)->link_owner, alive);
+  EXPECT_EQ(store_->getNode(n3)->link_owner, now_me);
+  EXPECT_EQ(store_->getNode(n4)->link_owner, lookalike);
+
+  // The dead run's job goes back at the next sweep, not when its lease would have run out.
+  auto swept = store_->sweepExpiredLeases(at(1s));
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  ASSERT_EQ(swept->returned.size(), 1u);
+  EXPECT_EQ(swept->returned[0].operation_id, a.operation->id);
+  EXPECT_EQ(toString(job(jobIdOfOperation(b.operation->id)).state), "running");
+  EXPECT_EQ(toString(job(jobIdOfOperation(c.operation->id)).state), "running");
+  auto again = store_->retirePredecessors(me, now_me, at(2s));  // nothing left: idempotent
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->links + again->jobs, 0);
+}
+
 TEST_P(QueueBacklogTest, RunningAndUnboundJobsAreLeftAloneAndDeletedNodesNamed) {
   const std::string n1 = newNode("n1"), n2 = newNode("n2");
   ASSERT_TRUE(store_->holdNodeLinks("coord-a", {n1, n2}, at(30s)).ok());
