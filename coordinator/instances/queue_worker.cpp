@@ -98,6 +98,7 @@ void QueueWorker::onNodeGone(const std::string& node_id) {
 
 void QueueWorker::shutdown() {
   running_ = false;
+  flushCompletions();  // answered jobs are written, not given back
   for (auto* t : {&tick_timer_, &sweep_timer_, &heartbeat_timer_, &prune_timer_})
     if (*t) (*t)->cancel();
   auto now = clock_();
@@ -279,25 +280,55 @@ void QueueWorker::finish(const Held& h, JobState state, const std::optional<prot
                          const proto::Result<nlohmann::json>& answer) {
   std::optional<store::OperationOutcome> outcome;
   if (h.op) outcome = operationOutcome(*h.op, asJobOutcome(h.op->id, answer));
-  auto r = store_.completeJob(store::fenceOf(h.job), state, error, outcome, clock_());
-  if (!r) {
-    // Left running: its lease expires, the sweeper hands it out again and the agent answers
-    // from its record.
-    spdlog::error("job {}: recording its result failed: {}", h.job.id, r.error().message);
-    return;
-  }
-  if (*r == FenceResult::kLost) {
-    spdlog::warn("job {}: its lease was lost before the answer; the answer is ignored", h.job.id);
-    return;
-  }
   std::string what = h.op ? std::string(store::toString(h.op->kind)) + " of " + h.op->instance_id
                           : h.job.kind;
-  if (state == JobState::kSucceeded)
-    spdlog::info("job {} ({}) succeeded", h.job.id, what);
-  else
-    spdlog::info("job {} ({}) failed: {}: {}", h.job.id, what,
-                 proto::toWire(error ? error->code : ErrorCode::kInternal),
-                 error ? error->message : "");
+  completing_.push_back(
+      Completing{h.job, std::move(what), {store::fenceOf(h.job), state, error, outcome}});
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  executor_.post([this, alive = alive_] {
+    if (*alive) flushCompletions();
+  });
+}
+
+void QueueWorker::flushCompletions() {
+  flush_posted_ = false;
+  std::vector<Completing> batch;
+  batch.swap(completing_);
+  if (batch.empty()) return;
+  std::vector<store::JobCompletion> jobs;
+  for (const auto& c : batch) jobs.push_back(c.completion);
+  auto now = clock_();
+  auto all = store_.completeJobs(jobs, now);
+  // A failed batch is written again one job at a time: one bad row does not hold back the rest.
+  auto resultOf = [&](size_t i) -> proto::Result<FenceResult> {
+    if (all) return (*all)[i];
+    if (batch.size() == 1) return all.error();
+    const auto& j = batch[i].completion;
+    return store_.completeJob(j.fence, j.state, j.error, j.outcome, now);
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& c = batch[i];
+    auto r = resultOf(i);
+    if (!r) {
+      // Left running: its lease expires, the sweeper hands it out again and the agent answers
+      // from its record.
+      spdlog::error("job {}: recording its result failed: {}", c.job.id, r.error().message);
+      continue;
+    }
+    if (*r == FenceResult::kLost) {
+      spdlog::warn("job {}: its lease was lost before the answer; the answer is ignored",
+                   c.job.id);
+      continue;
+    }
+    const auto& error = c.completion.error;
+    if (c.completion.state == JobState::kSucceeded)
+      spdlog::info("job {} ({}) succeeded", c.job.id, c.what);
+    else
+      spdlog::info("job {} ({}) failed: {}: {}", c.job.id, c.what,
+                   proto::toWire(error ? error->code : ErrorCode::kInternal),
+                   error ? error->message : "");
+  }
 }
 
 void QueueWorker::discard(const store::Job& job, const std::optional<store::Operation>& op,

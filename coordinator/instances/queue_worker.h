@@ -99,8 +99,11 @@ class QueueWorker final : public Dispatcher {
   void start(store::Job job);
   void onAnswer(const std::string& job_id, int64_t attempt, proto::Result<nlohmann::json> out,
                 bool via_link);
+  /// Queues the job's completion; the queue is written in one transaction once the answers
+  /// waiting on the logic thread are handled (group commit: one commit for a burst of answers).
   void finish(const Held& h, store::JobState state, const std::optional<proto::Error>& error,
               const proto::Result<nlohmann::json>& answer);
+  void flushCompletions();
   void discard(const store::Job& job, const std::optional<store::Operation>& op,
                const proto::Error& last);
   void renewLinks();
@@ -120,6 +123,13 @@ class QueueWorker final : public Dispatcher {
   std::function<common::Time()> clock_;
   std::map<std::string, JobHandler> handlers_;
   std::unordered_map<std::string, Held> held_;  // job id -> the claim
+  struct Completing {
+    store::Job job;
+    std::string what;  // for the log line: "<kind> of <instance>" or the job's kind
+    store::JobCompletion completion;
+  };
+  std::vector<Completing> completing_;  // answered, not yet written
+  bool flush_posted_ = false;
   bool running_ = false;
   bool kick_posted_ = false;
   std::optional<common::Time> links_renewed_at_;  // the last renewal of every held link

@@ -108,11 +108,9 @@ class ForwardingStore : public Store {
   Result<FenceResult> releaseJob(const Fence& fence, const proto::Error& why, Time now) override {
     return inner_.releaseJob(fence, why, now);
   }
-  Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
-                                  const std::optional<proto::Error>& error,
-                                  const std::optional<OperationOutcome>& outcome,
-                                  Time now) override {
-    return inner_.completeJob(fence, final_state, error, outcome, now);
+  Result<std::vector<FenceResult>> completeJobs(const std::vector<JobCompletion>& jobs,
+                                                Time now) override {
+    return inner_.completeJobs(jobs, now);
   }
   Result<Operation> cancelOperation(const std::string& operation_id,
                                     const OperationOutcome& outcome, Time now) override {

@@ -157,31 +157,40 @@ Result<FenceResult> PgStore::releaseJob(const Fence& f, const proto::Error& why,
   return FenceResult::kApplied;
 }
 
-Result<FenceResult> PgStore::completeJob(const Fence& f, JobState final_state,
-                                         const std::optional<proto::Error>& error,
-                                         const std::optional<OperationOutcome>& outcome, Time now) {
-  if (!isFinal(final_state) || final_state == JobState::kCancelled)
-    return makeError(ErrorCode::kInvalidArgument, "completeJob takes succeeded or failed");
-  // Nothing to apply to an operation: the one statement is the transaction (one round trip
-  // instead of three).
+Result<std::vector<FenceResult>> PgStore::completeJobs(const std::vector<JobCompletion>& jobs,
+                                                      Time now) {
+  for (const auto& c : jobs)
+    if (!completable(c.state))
+      return makeError(ErrorCode::kInvalidArgument, "completeJobs takes succeeded or failed");
+  std::vector<FenceResult> out;
+  if (jobs.empty()) return out;
+  // One job with nothing to apply to an operation: the one statement is the transaction (one
+  // round trip instead of three).
   std::optional<Transaction> tx;
-  if (outcome) {
+  if (jobs.size() > 1 || jobs.front().outcome) {
     tx.emplace(*conn_);
     if (!tx->begin()) return tx->begin().error().withContext("complete job");
   }
-  auto r = conn_->exec(
-      "complete job",
-      "UPDATE jobs SET state = $4, lease_owner = NULL, lease_expires_at = NULL, "
-      "last_error = coalesce($5, last_error), finished_at = $6, "
-      "updated_at = $6" ZLH_PG_FENCE " RETURNING operation_id",
-      {f.job_id, f.attempt, f.owner, toString(final_state), columns::errorText(error), ms(now)});
-  if (!r) return r.error();
-  if (!tx) return r->empty() ? FenceResult::kLost : FenceResult::kApplied;
-  if (r->empty()) return FenceResult::kLost;
-  if (auto op = r->optText(0, 0))
-    if (auto done = finishOperationInTx(*op, *outcome, now); !done) return done.error();
-  if (auto st = tx->commit("complete job"); !st) return st.error();
-  return FenceResult::kApplied;
+  for (const auto& c : jobs) {
+    const Fence& f = c.fence;
+    auto r = conn_->exec(
+        "complete job",
+        "UPDATE jobs SET state = $4, lease_owner = NULL, lease_expires_at = NULL, "
+        "last_error = coalesce($5, last_error), finished_at = $6, "
+        "updated_at = $6" ZLH_PG_FENCE " RETURNING operation_id",
+        {f.job_id, f.attempt, f.owner, toString(c.state), columns::errorText(c.error), ms(now)});
+    if (!r) return r.error();
+    if (r->empty()) {
+      out.push_back(FenceResult::kLost);
+      continue;
+    }
+    if (auto op = r->optText(0, 0); op && c.outcome)
+      if (auto done = finishOperationInTx(*op, *c.outcome, now); !done) return done.error();
+    out.push_back(FenceResult::kApplied);
+  }
+  if (tx)
+    if (auto st = tx->commit("complete job"); !st) return st.error();
+  return out;
 }
 
 Result<Operation> PgStore::cancelOperation(const std::string& operation_id,

@@ -65,6 +65,10 @@ std::string jobIdOfOperation(const std::string& operation_id) {
   return "jb_" + (operation_id.rfind("op_", 0) == 0 ? operation_id.substr(3) : operation_id);
 }
 
+bool completable(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed;
+}
+
 std::string leaseOwnerPrefix(const std::string& identity) { return identity + "#"; }
 
 std::string leaseOwner(const std::string& identity, const std::string& run) {

@@ -100,6 +100,17 @@ struct ClaimRequest {
 /// How a fenced write ended: applied, or refused because the caller no longer holds the job.
 enum class FenceResult { kApplied, kLost };
 
+/// One job's end for Store::completeJobs: succeeded or failed (with its error), and the outcome
+/// to apply to its operation, if it carries one.
+struct JobCompletion {
+  Fence fence;
+  JobState state = JobState::kSucceeded;
+  std::optional<proto::Error> error;
+  std::optional<OperationOutcome> outcome;
+};
+/// completeJobs refuses other states (cancel is cancelOperation's).
+bool completable(JobState state);
+
 /// Expired leases the sweeper handed back, and those it could not (out of attempts): the
 /// latter are still running under their dead lease, for the caller to fail with the
 /// operation's failure outcome (completeJob with fenceOf(job)).

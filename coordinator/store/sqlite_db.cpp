@@ -32,11 +32,42 @@ bool isUniqueViolation(int rc) {
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
+Connection::~Connection() {
+  for (auto& [sql, stmts] : kept_)
+    for (auto* s : stmts) sqlite3_finalize(s);
+  sqlite3_close(db_);
+}
+
+std::vector<sqlite3_stmt*>* Connection::slot(std::string_view sql) const {
+  std::string key(sql);
+  if (auto it = kept_.find(key); it != kept_.end()) return &it->second;
+  if (kept_.size() >= kMaxKinds) return nullptr;
+  return &kept_[std::move(key)];
+}
+
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   prepare_rc_ = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::Stmt(const Connection& db, std::string_view sql) : db_(db), slot_(db.slot(sql)) {
+  if (slot_ && !slot_->empty()) {
+    stmt_ = slot_->back();
+    slot_->pop_back();
+    return;
+  }
+  prepare_rc_ = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+}
+
+Stmt::~Stmt() {
+  if (!slot_ || !stmt_ || prepare_rc_ != SQLITE_OK || slot_->size() >= Connection::kMaxPerKind) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  // Reset: no read transaction left open by a statement stopped before its last row.
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  slot_->push_back(stmt_);
+}
 
 Stmt& Stmt::bind(int index, std::string_view text) {
   if (stmt_) {
@@ -75,6 +106,15 @@ int Stmt::step() {
   if (prepare_rc_ != SQLITE_OK) return prepare_rc_;
   if (bind_rc_ != SQLITE_OK) return bind_rc_;
   return sqlite3_step(stmt_);
+}
+
+Stmt& Stmt::reset() {
+  if (stmt_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  bind_rc_ = SQLITE_OK;
+  return *this;
 }
 
 std::string Stmt::text(int col) const {

@@ -73,7 +73,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() = default;
 
 Status SqliteStore::configure(bool read_only) {
   sqlite3_busy_timeout(db_, static_cast<int>(sqlite::kLockTimeout.count()));

@@ -71,10 +71,8 @@ class SqliteStore final : public Store {
   Result<FenceResult> retryJob(const Fence& fence, const proto::Error& error, Time run_at,
                                Time now) override;
   Result<FenceResult> releaseJob(const Fence& fence, const proto::Error& why, Time now) override;
-  Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
-                                  const std::optional<proto::Error>& error,
-                                  const std::optional<OperationOutcome>& outcome,
-                                  Time now) override;
+  Result<std::vector<FenceResult>> completeJobs(const std::vector<JobCompletion>& jobs,
+                                                Time now) override;
   Result<Operation> cancelOperation(const std::string& operation_id,
                                     const OperationOutcome& outcome, Time now) override;
   Result<SweepResult> sweepExpiredLeases(Time now) override;
@@ -109,7 +107,7 @@ class SqliteStore final : public Store {
   Status setOperationState(const std::string& id, OperationState state,
                            const std::optional<proto::Error>& error, Time now);
 
-  sqlite3* db_;
+  sqlite::Connection db_;  // with its kept statements
   std::shared_ptr<sqlite::WriterQueue> writers_;  // this file's writers in the process
 };
 

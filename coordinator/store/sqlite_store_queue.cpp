@@ -179,29 +179,36 @@ Result<FenceResult> SqliteStore::releaseJob(const Fence& fence, const proto::Err
   return FenceResult::kApplied;
 }
 
-Result<FenceResult> SqliteStore::completeJob(const Fence& fence, JobState final_state,
-                                             const std::optional<proto::Error>& error,
-                                             const std::optional<OperationOutcome>& outcome,
-                                             Time now) {
-  if (!isFinal(final_state) || final_state == JobState::kCancelled)
-    return makeError(ErrorCode::kInvalidArgument, "completeJob takes succeeded or failed");
+Result<std::vector<FenceResult>> SqliteStore::completeJobs(const std::vector<JobCompletion>& jobs,
+                                                          Time now) {
+  for (const auto& c : jobs)
+    if (!completable(c.state))
+      return makeError(ErrorCode::kInvalidArgument, "completeJobs takes succeeded or failed");
+  std::vector<FenceResult> out;
+  if (jobs.empty()) return out;
   WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "complete job");
   Stmt s(db_, std::string("UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires_at = NULL, "
                           "last_error = coalesce(?, last_error), finished_at = ?, updated_at = ?") +
                   kFence + " RETURNING operation_id");
-  s.bind(1, toString(final_state)).bindOpt(2, columns::errorText(error)).bind(3, ms(now));
-  s.bind(4, ms(now));
-  bindFence(s, 5, fence);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return FenceResult::kLost;
-  if (rc != SQLITE_ROW) return sqlite::toError(db_, rc, "complete job");
-  auto op = s.optText(0);
-  if ((rc = s.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "complete job");
-  if (op && outcome)
-    if (auto done = finishOperationInTx(*op, *outcome, now); !done) return done.error();
-  if ((rc = tx.commit()) != SQLITE_OK) return sqlite::toError(db_, rc, "complete job");
-  return FenceResult::kApplied;
+  for (const auto& c : jobs) {
+    s.reset().bind(1, toString(c.state)).bindOpt(2, columns::errorText(c.error)).bind(3, ms(now));
+    s.bind(4, ms(now));
+    bindFence(s, 5, c.fence);
+    int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      out.push_back(FenceResult::kLost);
+      continue;
+    }
+    if (rc != SQLITE_ROW) return sqlite::toError(db_, rc, "complete job");
+    auto op = s.optText(0);
+    if ((rc = s.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "complete job");
+    if (op && c.outcome)
+      if (auto done = finishOperationInTx(*op, *c.outcome, now); !done) return done.error();
+    out.push_back(FenceResult::kApplied);
+  }
+  if (int rc = tx.commit(); rc != SQLITE_OK) return sqlite::toError(db_, rc, "complete job");
+  return out;
 }
 
 Result<Operation> SqliteStore::cancelOperation(const std::string& operation_id,

@@ -127,12 +127,19 @@ class Store {
   /// now; its operation shows waiting with `why`.
   virtual Result<FenceResult> releaseJob(const Fence& fence, const proto::Error& why,
                                          Time now) = 0;
-  /// Finishes a job (succeeded or failed, with its error) and, when it carries an operation,
-  /// applies `outcome` to it, all in one transaction, once.
-  virtual Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
-                                          const std::optional<proto::Error>& error,
-                                          const std::optional<OperationOutcome>& outcome,
-                                          Time now) = 0;
+  /// Finishes jobs (succeeded or failed, with their errors) and, for those carrying an
+  /// operation, applies its outcome, each once, all in one transaction (one commit for answers
+  /// that arrived together): a result per job, in order. An error applies none of them.
+  virtual Result<std::vector<FenceResult>> completeJobs(const std::vector<JobCompletion>& jobs,
+                                                        Time now) = 0;
+  /// completeJobs with one job.
+  Result<FenceResult> completeJob(const Fence& fence, JobState final_state,
+                                  const std::optional<proto::Error>& error,
+                                  const std::optional<OperationOutcome>& outcome, Time now) {
+    auto r = completeJobs({JobCompletion{fence, final_state, error, outcome}}, now);
+    if (!r) return r.error();
+    return r->front();
+  }
   /// Cancels an operation whose job is not running (queued or waiting): job and operation
   /// become cancelled and `outcome` (its state is ignored) is applied to the instance.
   /// Conflict when its job is running, FailedPrecondition when it is already final.

@@ -7,7 +7,7 @@
 //     an idle system, observed by polling GET /api/v1/operations/{id} back to back;
 //   - throughput: N creates from C concurrent clients, first POST to last operation succeeded.
 // Usage (from tests/):
-//   ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs [--latency 200] [--ops 500] [--clients 32]
+//   ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs [--latency 200] [--ops 2000] [--creates 500] [--clients 32]
 //   ../scripts/pg-cluster run env ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs   (both engines)
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -22,7 +22,8 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const LATENCY = arg('latency', 200);
-const OPS = arg('ops', 500);
+const OPS = arg('ops', 2000);  // fast agent jobs: long enough that ramp-up and drain fade
+const CREATES = arg('creates', 500);  // creates in the throughput phase
 const CLIENTS = arg('clients', 32);
 const PG = process.env.ZLH_BENCH_PG_URL || process.env.ZLH_TEST_PG_URL;
 const rep = new Report();
@@ -50,7 +51,7 @@ async function stack(databaseUrl) {
   await coord.start();
   const node = await coord.addNode('bench-node');
   const agent = await Agent.create({ coordinatorUrl: coord.url, nodeId: node.id, token: node.token,
-    extraToml: '[plugins]\nenabled = ["system", "lifecycle"]\n\n' + lifecycleToml({ ports: OPS + LATENCY + 20 }) });
+    extraToml: '[plugins]\nenabled = ["system", "lifecycle"]\n\n' + lifecycleToml({ ports: CREATES + LATENCY + 20 }) });
   await agent.start();
   await waitNodeStatus(coord, node.id, 'online');
   return { coord, agent };
@@ -86,7 +87,7 @@ async function engineRun(engine, databaseUrl, bare) {
     let next = 0;
     const t0 = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < OPS) {
+      while (next < CREATES) {
         const n = next++;
         ids.push(await create(coord, `tp-${n}`));
       }
@@ -101,7 +102,7 @@ async function engineRun(engine, databaseUrl, bare) {
       const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
       if (op.body.state !== 'succeeded') failed++;
     }
-    const rate = OPS / secs;
+    const rate = CREATES / secs;
     // Where an operation's time goes: the agent's run of lifecycle.create, and the coordinator's
     // claim-to-answer (which includes it).
     const am = await agent.metrics(), cm = await coord.metrics();
@@ -148,7 +149,7 @@ async function engineRun(engine, databaseUrl, bare) {
     rep.add(`${engine}: POST -> job start, p50 / p99 (${LATENCY} sequential)`,
       `${median(lat).toFixed(1)} / ${pct(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
       (pct(lat, 0.99) / 50).toFixed(2));
-    rep.add(`${engine}: operations end to end (${OPS} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
+    rep.add(`${engine}: operations end to end (${CREATES} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
       `${rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
       anchor ? (rate / anchor).toFixed(2) : '-');
     rep.add(`${engine}: operations end to end, fast agent job (${OPS} power stop, ${CLIENTS} clients)`,

@@ -1,11 +1,14 @@
 // QueueWorker + OperationRecorder against a fake gateway, a manual executor and a movable clock.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "coordinator/gateway/tests/fakes.h"
 #include "coordinator/instances/operation_recorder.h"
 #include "coordinator/instances/queue_worker.h"
 #include "coordinator/instances/tests/fake_links.h"
 #include "coordinator/instances/tests/test_db.h"
+#include "coordinator/store/forwarding_store.h"
 
 namespace zlh::coordinator::instances {
 namespace {
@@ -256,9 +259,14 @@ TEST_F(QueueWorkerTest, ConcurrencyBoundsTheJobsInFlightAndAnAnswerFreesASlot) {
   worker_.submit(*c.operation);
   ASSERT_EQ(links_.sent.size(), 2u);  // concurrency 2
   EXPECT_EQ(worker_.held(), 2u);
-  links_.sent[0].done(ok(view(a.instance->id, "running", 1)));
+  // Created in the same millisecond, they run in job id order: any two go first.
+  std::set<std::string> all = {a.operation->id, b.operation->id, c.operation->id};
+  all.erase(links_.sent[0].request.job_id);
+  all.erase(links_.sent[1].request.job_id);
+  ASSERT_EQ(all.size(), 1u);
+  links_.sent[0].done(ok(view(*links_.sent[0].request.instance_id, "running", 1)));
   ASSERT_EQ(links_.sent.size(), 3u);
-  EXPECT_EQ(links_.sent[2].request.job_id, c.operation->id);
+  EXPECT_EQ(links_.sent[2].request.job_id, *all.begin());
 }
 
 TEST_F(QueueWorkerTest, HeartbeatsKeepTheLeaseAndALostLeaseDropsTheJob) {
@@ -371,6 +379,98 @@ TEST(OperationOutcome, IgnoresAResultAboutAnotherInstance) {
               false});
   ASSERT_TRUE(bad_state.observe);
   EXPECT_FALSE(bad_state.observe->state);  // unknown states are not taken
+}
+
+/// The real loop's order: posted work runs when the test says, after what is already queued.
+class DeferringExecutor final : public common::Executor {
+ public:
+  void post(std::function<void()> fn) override { posted.push_back(std::move(fn)); }
+  std::shared_ptr<common::Timer> runAfter(std::chrono::milliseconds d,
+                                          std::function<void()> fn) override {
+    return timers.runAfter(d, std::move(fn));
+  }
+  std::chrono::steady_clock::time_point steadyNow() const override { return timers.steadyNow(); }
+  void runPosted() {
+    while (!posted.empty()) {
+      auto fn = std::move(posted.front());
+      posted.erase(posted.begin());
+      fn();
+    }
+  }
+  std::vector<std::function<void()>> posted;
+  gateway::testing::ManualExecutor timers;
+};
+
+/// Counts completeJobs calls and their sizes; fails the next `fail_batches` batches of 2+.
+class CountingStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  proto::Result<std::vector<store::FenceResult>> completeJobs(
+      const std::vector<store::JobCompletion>& jobs, common::Time now) override {
+    sizes.push_back(jobs.size());
+    if (jobs.size() > 1 && fail_batches > 0) {
+      --fail_batches;
+      return proto::makeError(ErrorCode::kUnavailable, "disk I/O error");
+    }
+    return ForwardingStore::completeJobs(jobs, now);
+  }
+  std::vector<size_t> sizes;
+  int fail_batches = 0;
+};
+
+class QueueWorkerBatchTest : public QueueWorkerTest {
+ protected:
+  QueueOptions wide() {
+    auto o = options();
+    o.concurrency[store::QueueName::kProvisioning] = 8;
+    return o;
+  }
+  /// Three creates sent to the agent, answered back to back before the loop turns.
+  std::vector<store::CreateOutcome> threeAnswered(QueueWorker& w) {
+    links_.online.insert(node_);
+    std::vector<store::CreateOutcome> made;
+    for (const char* k : {"a", "b", "c"}) made.push_back(db_.createInstance(node_, k));
+    w.resume();
+    deferring_.runPosted();
+    EXPECT_EQ(links_.sent.size(), 3u);
+    for (auto& sent : links_.sent) sent.done(ok(view(*sent.request.instance_id, "installed", 2)));
+    return made;
+  }
+  CountingStore counting_{*db_.store};
+  DeferringExecutor deferring_;
+};
+
+TEST_F(QueueWorkerBatchTest, AnswersArrivingTogetherAreWrittenInOneTransaction) {
+  QueueWorker w(counting_, links_, deferring_, metrics_, wide(), [this] { return now_; });
+  auto made = threeAnswered(w);
+  EXPECT_TRUE(counting_.sizes.empty());  // not yet: after the answers already queued
+  EXPECT_EQ(op(made[0].operation->id).state, OperationState::kRunning);
+  deferring_.runPosted();
+  EXPECT_EQ(counting_.sizes, std::vector<size_t>{3});
+  for (const auto& m : made) {
+    EXPECT_EQ(op(m.operation->id).state, OperationState::kSucceeded);
+    EXPECT_EQ(job(m.operation->id).state, store::JobState::kSucceeded);
+    EXPECT_EQ(inst(m.instance->id).state, "installed");
+  }
+}
+
+TEST_F(QueueWorkerBatchTest, AFailedBatchIsWrittenOneJobAtATime) {
+  counting_.fail_batches = 1;
+  QueueWorker w(counting_, links_, deferring_, metrics_, wide(), [this] { return now_; });
+  auto made = threeAnswered(w);
+  deferring_.runPosted();
+  EXPECT_EQ(counting_.sizes, (std::vector<size_t>{3, 1, 1, 1}));
+  for (const auto& m : made) EXPECT_EQ(op(m.operation->id).state, OperationState::kSucceeded);
+}
+
+TEST_F(QueueWorkerBatchTest, ShutdownWritesTheAnswersStillQueued) {
+  QueueWorker w(counting_, links_, deferring_, metrics_, wide(), [this] { return now_; });
+  auto made = threeAnswered(w);
+  w.shutdown();
+  EXPECT_EQ(counting_.sizes, std::vector<size_t>{3});
+  for (const auto& m : made) EXPECT_EQ(op(m.operation->id).state, OperationState::kSucceeded);
+  deferring_.runPosted();  // the posted flush finds nothing left
+  EXPECT_EQ(counting_.sizes, std::vector<size_t>{3});
 }
 
 }  // namespace

@@ -224,6 +224,64 @@ TEST_P(QueueStoreTest, CompleteAppliesTheOutcomeOnce) {
   EXPECT_EQ(store_->getInstance(bad.instance->id)->state, "failed");
 }
 
+TEST_P(QueueStoreTest, CompletingSeveralJobsAppliesEachOnceInOneCall) {
+  auto a = createOn("nd_a", "k1"), b = createOn("nd_a", "k2"), c = createOn("nd_a", "k3");
+  auto unbound = enqueue(QueueName::kProvisioning, "k.unbound", t_);
+  auto got = claim(claimOf("w", 4, {"nd_a"}), t_);
+  ASSERT_EQ(got.size(), 4u);
+  auto held = [&](const std::string& op_id) {
+    for (const auto& j : got)
+      if (j.operation_id == op_id) return j;
+    return Job{};
+  };
+  Job ja = held(a.operation->id), jb = held(b.operation->id), jc = held(c.operation->id);
+  Job ju = job(unbound.id);
+  ASSERT_EQ(toString(ju.state), "running");
+  OperationOutcome up, down;
+  up.force_state = "running";
+  down.state = OperationState::kFailed;
+  down.error = kBoom;
+  down.force_state = "failed";
+  Fence stale = fenceOf(jc);
+  stale.attempt += 1;  // not the attempt held: refused, the others still applied
+
+  EXPECT_TRUE(store_->completeJobs({}, at(1s))->empty());
+  EXPECT_EQ(store_->completeJobs({{fenceOf(ja), JobState::kSucceeded, std::nullopt, up},
+                                  {fenceOf(jb), JobState::kCancelled, std::nullopt, up}},
+                                 at(1s))
+                .error()
+                .code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(toString(job(ja.id).state), "running");  // a refused call applies nothing
+
+  auto r = store_->completeJobs({{fenceOf(ja), JobState::kSucceeded, std::nullopt, up},
+                                 {fenceOf(jb), JobState::kFailed, kBoom, down},
+                                 {stale, JobState::kSucceeded, std::nullopt, up},
+                                 {fenceOf(ju), JobState::kSucceeded, std::nullopt, std::nullopt}},
+                                at(2s));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<FenceResult>{FenceResult::kApplied, FenceResult::kApplied,
+                                          FenceResult::kLost, FenceResult::kApplied}));
+  EXPECT_EQ(toString(op(a.operation->id).state), "succeeded");
+  EXPECT_EQ(store_->getInstance(a.instance->id)->state, "running");
+  EXPECT_EQ(toString(op(b.operation->id).state), "failed");
+  EXPECT_EQ(testing::errText(job(jb.id).last_error), "disk on fire");
+  EXPECT_EQ(store_->getInstance(b.instance->id)->state, "failed");
+  EXPECT_EQ(toString(job(jc.id).state), "running");
+  EXPECT_EQ(toString(op(c.operation->id).state), "running");
+  EXPECT_EQ(toString(job(ju.id).state), "succeeded");
+  EXPECT_EQ(job(ju.id).finished_at, at(2s));
+
+  // Sent again (a redelivery): every one refused, nothing changed.
+  auto again = store_->completeJobs({{fenceOf(ja), JobState::kFailed, kBoom, down},
+                                     {fenceOf(jb), JobState::kSucceeded, std::nullopt, up}},
+                                    at(3s));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, (std::vector<FenceResult>{FenceResult::kLost, FenceResult::kLost}));
+  EXPECT_EQ(toString(op(a.operation->id).state), "succeeded");
+  EXPECT_EQ(toString(op(b.operation->id).state), "failed");
+}
+
 TEST_P(QueueStoreTest, EveryFencedWriteRefusesAStaleFence) {
   auto created = createOn("nd_a", "k1");
   const std::string op_id = created.operation->id;
