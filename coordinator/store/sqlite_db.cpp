@@ -151,13 +151,13 @@ std::shared_ptr<WriterQueue> WriterQueue::forFile(const std::string& path) {
 
 bool WriterQueue::enter(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  const uint64_t ticket = next_ticket_++;
-  waiting_.push_back(ticket);
-  bool mine = turn_.wait_for(lock, timeout, [&] { return !held_ && waiting_.front() == ticket; });
-  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), ticket));
+  if (!held_ && waiting_.empty()) return held_ = true;  // nobody ahead: no wait, no wake-up
+  std::condition_variable turn;  // each waiter its own: a hand-off wakes the next one only
+  waiting_.push_back(&turn);
+  bool mine = turn.wait_for(lock, timeout, [&] { return !held_ && waiting_.front() == &turn; });
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &turn));
   if (!mine) {
-    lock.unlock();
-    turn_.notify_all();  // the next in line may be first now
+    if (!held_ && !waiting_.empty()) waiting_.front()->notify_one();  // it may be first now
     return false;
   }
   held_ = true;
@@ -165,11 +165,10 @@ bool WriterQueue::enter(std::chrono::milliseconds timeout) {
 }
 
 void WriterQueue::leave() {
-  {
-    std::lock_guard lock(mu_);
-    held_ = false;
-  }
-  turn_.notify_all();
+  std::lock_guard lock(mu_);
+  held_ = false;
+  // Under the lock: the waiter cannot return (and destroy its condition variable) first.
+  if (!waiting_.empty()) waiting_.front()->notify_one();
 }
 
 size_t WriterQueue::waiting() const {

@@ -112,9 +112,7 @@ class WriterQueue {
 
  private:
   mutable std::mutex mu_;
-  std::condition_variable turn_;
-  std::deque<uint64_t> waiting_;  // tickets, oldest first
-  uint64_t next_ticket_ = 0;
+  std::deque<std::condition_variable*> waiting_;  // each waiter's own, oldest first
   bool held_ = false;
 };
 

@@ -82,7 +82,7 @@ async function engineRun(engine, databaseUrl, bare) {
         (await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken })).body.state === 'succeeded',
       { intervalMs: 2 });
     }
-    // Throughput: OPS creates from CLIENTS clients.
+    // Throughput: CREATES creates from CLIENTS clients.
     const ids = [];
     let next = 0;
     const t0 = performance.now();
