@@ -71,8 +71,6 @@ Status PgStore::setOperationState(const std::string& id, OperationState state,
 
 Result<std::vector<Job>> PgStore::claimJobs(const ClaimRequest& req, Time now) {
   if (req.limit <= 0) return std::vector<Job>{};
-  nlohmann::json timeouts = nlohmann::json::object();  // kind -> run timeout, ms
-  for (const auto& [kind, timeout] : req.run_timeouts) timeouts[kind] = timeout.count();
   // One statement, so one round trip and its own transaction: pick (skipping rows other
   // claimers hold), mark running with the lease and the kind's deadline, and move the
   // operations of the claimed jobs to running.
@@ -94,7 +92,7 @@ Result<std::vector<Job>> PgStore::claimJobs(const ClaimRequest& req, Time now) {
       "AND o.state IN ('queued', 'waiting', 'running')) "
       "SELECT " ZLH_JOB_COLUMNS " FROM claimed",
       {toString(req.queue), ms(now), nodeListJson(req.node_ids), req.limit, req.owner,
-       ms(now + req.lease), timeouts.dump(), static_cast<int64_t>(req.run_timeout.count())});
+       ms(now + req.lease), runTimeoutsJson(req), static_cast<int64_t>(req.run_timeout.count())});
   if (!r) return r.error();
   std::vector<Job> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(readJob(RowRef{*r, i}));

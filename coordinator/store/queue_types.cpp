@@ -75,9 +75,10 @@ std::string leaseOwner(const std::string& identity, const std::string& run) {
   return leaseOwnerPrefix(identity) + run;
 }
 
-std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::string& kind) {
-  auto it = request.run_timeouts.find(kind);
-  return it == request.run_timeouts.end() ? request.run_timeout : it->second;
+std::string runTimeoutsJson(const ClaimRequest& request) {
+  nlohmann::json timeouts = nlohmann::json::object();
+  for (const auto& [kind, timeout] : request.run_timeouts) timeouts[kind] = timeout.count();
+  return timeouts.dump();
 }
 
 proto::Error leaseExpired(const Job& job) {

@@ -143,8 +143,9 @@ struct QueueStats {
 /// The id of the job carrying an operation: "jb_" + the operation id's random part (so the
 /// migration that gave earlier operations their jobs names them the same way).
 std::string jobIdOfOperation(const std::string& operation_id);
-/// The run timeout a claim gives a job of `kind`.
-std::chrono::milliseconds runTimeoutFor(const ClaimRequest& request, const std::string& kind);
+/// The claim's run timeouts by kind as a JSON object of milliseconds, for the engines' claim
+/// statements (a kind not in it gets `run_timeout`).
+std::string runTimeoutsJson(const ClaimRequest& request);
 
 /// What markWaitingOperations does to an operation (state "queued" or "waiting") whose job is
 /// available on `node_id`: queued -> waiting (with the reason) when the node is gone or has no

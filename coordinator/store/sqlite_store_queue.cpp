@@ -85,15 +85,17 @@ Result<std::vector<Job>> SqliteStore::claimJobs(const ClaimRequest& req, Time no
   if (req.limit <= 0) return std::vector<Job>{};
   WriteTransaction tx(db_, *writers_);
   if (tx.beginStatus() != SQLITE_OK) return sqlite::toError(db_, tx.beginStatus(), "claim jobs");
+  // The kind's deadline in the same statement (run timeouts by kind as JSON, as PostgreSQL's).
   Stmt s(db_,
-         "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, "
-         "lease_expires_at = ?, started_at = ?, updated_at = ? WHERE id IN ("
-         "SELECT id FROM jobs WHERE state = 'available' AND queue = ? AND run_at <= ? AND "
-         "(node_id IS NULL OR node_id IN (SELECT value FROM json_each(?))) "
-         "ORDER BY run_at, id LIMIT ?) RETURNING " ZLH_JOB_COLUMNS);
-  s.bind(1, req.owner).bind(2, ms(now + req.lease)).bind(3, ms(now)).bind(4, ms(now));
-  s.bind(5, toString(req.queue)).bind(6, ms(now)).bind(7, nodeListJson(req.node_ids));
-  s.bind(8, req.limit);
+         "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?1, "
+         "lease_expires_at = ?2, started_at = ?3, updated_at = ?3, deadline_at = ?3 + "
+         "coalesce((SELECT value FROM json_each(?7) WHERE key = jobs.kind), ?8) WHERE id IN ("
+         "SELECT id FROM jobs WHERE state = 'available' AND queue = ?4 AND run_at <= ?3 AND "
+         "(node_id IS NULL OR node_id IN (SELECT value FROM json_each(?5))) "
+         "ORDER BY run_at, id LIMIT ?6) RETURNING " ZLH_JOB_COLUMNS);
+  s.bind(1, req.owner).bind(2, ms(now + req.lease)).bind(3, ms(now));
+  s.bind(4, toString(req.queue)).bind(5, nodeListJson(req.node_ids)).bind(6, req.limit);
+  s.bind(7, runTimeoutsJson(req)).bind(8, static_cast<int64_t>(req.run_timeout.count()));
   std::vector<Job> out;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(readJob(s));
@@ -102,11 +104,6 @@ Result<std::vector<Job>> SqliteStore::claimJobs(const ClaimRequest& req, Time no
     return a.run_at != b.run_at ? a.run_at < b.run_at : a.id < b.id;
   });
   for (auto& j : out) {
-    // What is stored: whole milliseconds.
-    j.deadline_at = common::fromUnixMs(ms(now + runTimeoutFor(req, j.kind)));
-    Stmt d(db_, "UPDATE jobs SET deadline_at = ? WHERE id = ?");
-    d.bind(1, ms(*j.deadline_at)).bind(2, j.id);
-    if ((rc = d.step()) != SQLITE_DONE) return sqlite::toError(db_, rc, "claim jobs");
     if (!j.operation_id) continue;
     Stmt o(db_,
            "UPDATE operations SET state = 'running', attempts = ?, error = NULL, deadline_at = ?, "
