@@ -157,9 +157,7 @@ Result<FenceResult> PgStore::releaseJob(const Fence& f, const proto::Error& why,
 
 Result<std::vector<FenceResult>> PgStore::completeJobs(const std::vector<JobCompletion>& jobs,
                                                       Time now) {
-  for (const auto& c : jobs)
-    if (!completable(c.state))
-      return makeError(ErrorCode::kInvalidArgument, "completeJobs takes succeeded or failed");
+  if (auto st = checkCompletions(jobs); !st) return st.error();
   std::vector<FenceResult> out;
   if (jobs.empty()) return out;
   // One job with nothing to apply to an operation: the one statement is the transaction (one

@@ -65,8 +65,12 @@ std::string jobIdOfOperation(const std::string& operation_id) {
   return "jb_" + (operation_id.rfind("op_", 0) == 0 ? operation_id.substr(3) : operation_id);
 }
 
-bool completable(JobState state) {
-  return state == JobState::kSucceeded || state == JobState::kFailed;
+proto::Status checkCompletions(const std::vector<JobCompletion>& jobs) {
+  for (const auto& c : jobs)
+    if (c.state != JobState::kSucceeded && c.state != JobState::kFailed)
+      return proto::makeError(proto::ErrorCode::kInvalidArgument,
+                              "completeJobs takes succeeded or failed");
+  return {};
 }
 
 std::string leaseOwnerPrefix(const std::string& identity) { return identity + "#"; }

@@ -23,6 +23,7 @@
 #include "coordinator/common/time_format.h"
 #include "coordinator/store/instance_types.h"
 #include "proto/v1/error.h"
+#include "proto/v1/result.h"
 
 namespace zlh::coordinator::store {
 
@@ -108,8 +109,8 @@ struct JobCompletion {
   std::optional<proto::Error> error;
   std::optional<OperationOutcome> outcome;
 };
-/// completeJobs refuses other states (cancel is cancelOperation's).
-bool completable(JobState state);
+/// InvalidArgument unless every state is succeeded or failed (cancel is cancelOperation's).
+proto::Status checkCompletions(const std::vector<JobCompletion>& jobs);
 
 /// Expired leases the sweeper handed back, and those it could not (out of attempts): the
 /// latter are still running under their dead lease, for the caller to fail with the

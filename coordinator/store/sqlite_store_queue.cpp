@@ -178,9 +178,7 @@ Result<FenceResult> SqliteStore::releaseJob(const Fence& fence, const proto::Err
 
 Result<std::vector<FenceResult>> SqliteStore::completeJobs(const std::vector<JobCompletion>& jobs,
                                                           Time now) {
-  for (const auto& c : jobs)
-    if (!completable(c.state))
-      return makeError(ErrorCode::kInvalidArgument, "completeJobs takes succeeded or failed");
+  if (auto st = checkCompletions(jobs); !st) return st.error();
   std::vector<FenceResult> out;
   if (jobs.empty()) return out;
   WriteTransaction tx(db_, *writers_);

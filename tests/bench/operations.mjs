@@ -5,13 +5,18 @@
 // (queue_bench: the same insert/claim/complete cycle in plain SQL).
 //   - latency from POST to job start (the operation leaves `queued`), one request at a time on
 //     an idle system, observed by polling GET /api/v1/operations/{id} back to back;
-//   - throughput: N creates from C concurrent clients, first POST to last operation succeeded.
+//   - throughput: N creates from C concurrent clients, first POST to last operation succeeded;
+//   - the same with a fast no-op agent job: creates placed on a second node whose "agent" is a
+//     minimal protocol peer (NoopAgent below) answering every job at once, so the figure is the
+//     coordinator's and the queue's, not the real agent's durable writes;
+//   - fast jobs on the real agent: power stop of installed instances, answered at once.
 // Usage (from tests/):
 //   ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs [--latency 200] [--ops 2000] [--creates 500] [--clients 32]
 //   ../scripts/pg-cluster run env ZLH_BIN_DIR=../build/release/bin node bench/operations.mjs   (both engines)
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { WebSocket } from 'ws';
 import { BIN_DIR, http, metricValue, waitFor } from '../lib/harness.mjs';
 import { Agent, Coordinator, lifecycleToml, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance } from '../lib/instances.mjs';
@@ -44,6 +49,69 @@ function bareCycles() {
   }
   return bare;
 }
+
+/**
+ * A fast no-op agent: the link protocol's agent side (docs/protocol.md) with a lifecycle plugin
+ * whose every job succeeds at once, reporting the instance installed. Benchmark only: the tests
+ * use the real agent.
+ */
+class NoopAgent {
+  jobs = 0;
+  async connect(coordUrl, node) {
+    this.ws = new WebSocket(`${coordUrl.replace(/^http/, 'ws')}/agent/v1/connect`, 'zlh.agent.v1',
+      { headers: { authorization: `Bearer ${node.token}` } });
+    this.ws.on('message', (data, binary) => {
+      if (binary) return;
+      const m = JSON.parse(data.toString());
+      if (m.type !== 'job.start') return;
+      this.jobs++;
+      const id = m.body.instance_id;
+      this.send('job.done', { job_id: m.body.job_id, result: { instance: { id, state: 'installed',
+        state_version: 1, address: '127.0.0.1:25565', unresponsive: false } } });
+    });
+    await new Promise((ok, fail) => { this.ws.on('open', ok); this.ws.on('error', fail); });
+    const kinds = ['create', 'start', 'stop', 'restart', 'kill', 'delete'].map((v) => `lifecycle.${v}`);
+    this.send('hello', { node_id: node.id, agent_version: 'bench-noop', protocols: [1],
+      plugins: [{ name: 'lifecycle', state: 'running', job_kinds: kinds }],
+      capacity: { cpus: 64, memory_bytes: 2 ** 40, disk_bytes: 2 ** 50 }, metrics_url: '', instances: [] });
+  }
+  send(type, body) {
+    this.ws.send(JSON.stringify({ v: 1, type, id: crypto.randomBytes(8).toString('hex'), ts: Date.now(), body }));
+  }
+  close() { this.ws?.terminate(); }
+}
+
+/**
+ * `count` requests from CLIENTS clients (`request(n)` answers 202 with an operation), then waits
+ * for the queue to drain: the operation ids, how many of them did not succeed, and ops/s.
+ */
+async function burst(coord, what, count, request) {
+  const ids = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < count) {
+      const r = await request(next++);
+      if (r.status !== 202) throw new Error(`${what}: ${r.status} ${r.text}`);
+      ids.push(r.body.operation.id);
+    }
+  }));
+  await waitFor('queue drained', async () => {
+    const q = (await coord.healthz()).checks.queues.provisioning;
+    return q.available + q.running === 0;
+  }, { timeoutMs: 600000, intervalMs: 5 });
+  const secs = (performance.now() - t0) / 1000;
+  let failed = 0;
+  for (const id of ids) {
+    const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
+    if (op.body.state !== 'succeeded') failed++;
+  }
+  return { ids, failed, rate: count / secs };
+}
+
+/** `count` creates (on `node` when given). */
+const createBurst = (coord, prefix, count, node) => burst(coord, 'create', count, (n) =>
+  createInstance(coord, { name: `${prefix}-${n}`, template: 'mc-test', start: false, ...(node ? { node } : {}) }));
 
 async function stack(databaseUrl) {
   const extraToml = '[placement]\ndefault_memory_mb = 1\ndefault_disk_mb = 1\nmax_instances_per_node = 100000\n';
@@ -83,26 +151,7 @@ async function engineRun(engine, databaseUrl, bare) {
       { intervalMs: 2 });
     }
     // Throughput: CREATES creates from CLIENTS clients.
-    const ids = [];
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < CREATES) {
-        const n = next++;
-        ids.push(await create(coord, `tp-${n}`));
-      }
-    }));
-    await waitFor('queue drained', async () => {
-      const q = (await coord.healthz()).checks.queues.provisioning;
-      return q.available + q.running === 0;
-    }, { timeoutMs: 600000, intervalMs: 5 });
-    const secs = (performance.now() - t0) / 1000;
-    let failed = 0;
-    for (const id of ids) {
-      const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
-      if (op.body.state !== 'succeeded') failed++;
-    }
-    const rate = CREATES / secs;
+    const { ids, failed, rate } = await createBurst(coord, 'tp', CREATES);
     // Where an operation's time goes: the agent's run of lifecycle.create, and the coordinator's
     // claim-to-answer (which includes it).
     const am = await agent.metrics(), cm = await coord.metrics();
@@ -121,23 +170,9 @@ async function engineRun(engine, databaseUrl, bare) {
       const op = await http('GET', `${coord.url}/api/v1/operations/${opId}`, { token: coord.adminToken });
       instIds.push(op.body.instance_id);
     }
-    let nextPower = 0;
-    const powerIds = [];
-    const p0 = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (nextPower < OPS) {
-        const n = nextPower++;
-        const r = await http('POST', `${coord.url}/api/v1/instances/${instIds[n % instIds.length]}/power`,
-          { token: coord.adminToken, body: { action: 'stop' } });
-        if (r.status !== 202) throw new Error(`power: ${r.status} ${r.text}`);
-        powerIds.push(r.body.operation.id);
-      }
-    }));
-    await waitFor('queue drained', async () => {
-      const q = (await coord.healthz()).checks.queues.provisioning;
-      return q.available + q.running === 0;
-    }, { timeoutMs: 600000, intervalMs: 5 });
-    const powerRate = OPS / ((performance.now() - p0) / 1000);
+    const { ids: powerIds, rate: powerRate } = await burst(coord, 'power', OPS, (n) =>
+      http('POST', `${coord.url}/api/v1/instances/${instIds[n % instIds.length]}/power`,
+        { token: coord.adminToken, body: { action: 'stop' } }));
     const states = {};
     for (const id of powerIds.slice(0, 20)) {
       const op = await http('GET', `${coord.url}/api/v1/operations/${id}`, { token: coord.adminToken });
@@ -146,12 +181,24 @@ async function engineRun(engine, databaseUrl, bare) {
     }
     console.log(`${engine}: power answers (first 20):`, states);
 
+    // Creates answered by a fast no-op agent job: a second node, linked by the NoopAgent.
+    const noopNode = await coord.addNode('bench-noop');
+    const noop = new NoopAgent();
+    await noop.connect(coord.url, noopNode);
+    await waitNodeStatus(coord, noopNode.id, 'online');
+    const nb = await createBurst(coord, 'noop', OPS, noopNode.id);
+    noop.close();
+    console.log(`${engine}: the no-op agent answered ${noop.jobs} job(s)`);
+
     rep.add(`${engine}: POST -> job start, p50 / p99 (${LATENCY} sequential)`,
       `${median(lat).toFixed(1)} / ${pct(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
       (pct(lat, 0.99) / 50).toFixed(2));
     rep.add(`${engine}: operations end to end (${CREATES} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
       `${rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
       anchor ? (rate / anchor).toFixed(2) : '-');
+    rep.add(`${engine}: creates end to end, fast no-op agent job (${OPS} creates, ${CLIENTS} clients, ${nb.failed} not succeeded)`,
+      `${nb.rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
+      anchor ? (nb.rate / anchor).toFixed(2) : '-');
     rep.add(`${engine}: operations end to end, fast agent job (${OPS} power stop, ${CLIENTS} clients)`,
       `${powerRate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
       anchor ? (powerRate / anchor).toFixed(2) : '-');
