@@ -98,6 +98,28 @@ TEST_P(PlacementStoreTest, RefusesWhatDoesNotFitAndWritesNothing) {
   EXPECT_EQ(gone.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_P(PlacementStoreTest, RowsWithoutAUsableReservationCountTheDefaults) {
+  // Rows written before placement, or by hand: what is not a positive integer reserves the
+  // default (1024 MB memory, 5120 MB disk here), alike on both engines.
+  std::string a = node("a", 4096, 20000);
+  int k = 0;
+  for (json resources : {json::object(), json{{"memory_mb", "x"}, {"disk_mb", -5}},
+                         json{{"memory_mb", 1.5}, {"disk_mb", 0}}, json::array()}) {
+    NewInstance n = placed({}, 0);
+    n.placement.reset();
+    n.node_id = a;
+    n.resources = resources;
+    auto r = create(*store_, n, "raw" + std::to_string(k++));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  // 4 x 1024 MB of 4096 reserved: no room for 1 MB more; disk 4 x 5120 of 20000 is past full.
+  auto over = create(*store_, placed({a}, 1), "k1");
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().message,
+            "no online node can take the instance (1 MB memory, 10 MB disk): a (" + a +
+                "): 0 MB memory free, 0 MB disk free");
+}
+
 TEST_P(PlacementStoreTest, ADeletedInstanceReleasesItsReservation) {
   std::string a = node("a", 1024);
   auto in = create(*store_, placed({a}, 1024), "k1");
