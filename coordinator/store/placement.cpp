@@ -103,17 +103,13 @@ void NodeLoads::addNode(const std::string& id, const std::string& name,
 }
 
 void NodeLoads::addInstance(const std::string& node_id, const std::string& resources) {
-  addInstances(node_id, 1, reservationOf(columns::jsonColumn(resources, json::object()), limits_));
-}
-
-void NodeLoads::addInstances(const std::string& node_id, int64_t count,
-                             const Reservation& reserved) {
   auto it = index_.find(node_id);
   if (it == index_.end()) return;
   NodeLoad& n = loads_[it->second];
-  n.instances += count;
-  n.reserved.memory_mb += reserved.memory_mb;
-  n.reserved.disk_mb += reserved.disk_mb;
+  Reservation r = reservationOf(columns::jsonColumn(resources, json::object()), limits_);
+  ++n.instances;
+  n.reserved.memory_mb += r.memory_mb;
+  n.reserved.disk_mb += r.disk_mb;
 }
 
 proto::Result<std::string> pickNode(const Placement& placement, const Reservation& demand,

@@ -47,9 +47,6 @@ class NodeLoads {
                const std::optional<std::string>& capacity);
   /// An instance row (its node and resources column); rows of nodes not added are ignored.
   void addInstance(const std::string& node_id, const std::string& resources);
-  /// `count` instance rows of a node at once, reserving `reserved` together (an engine that sums
-  /// in SQL, by reservationOf's rule).
-  void addInstances(const std::string& node_id, int64_t count, const Reservation& reserved);
   const std::vector<NodeLoad>& loads() const { return loads_; }
 
  private:
