@@ -283,7 +283,7 @@ void QueueWorker::finish(const Held& h, JobState state, const std::optional<prot
   std::string what = h.op ? std::string(store::toString(h.op->kind)) + " of " + h.op->instance_id
                           : h.job.kind;
   completing_.push_back(
-      Completing{h.job, std::move(what), {store::fenceOf(h.job), state, error, outcome}});
+      Completing{{store::fenceOf(h.job), state, error, outcome}, std::move(what)});
   if (flush_posted_) return;
   flush_posted_ = true;
   executor_.post([this, alive = alive_] {
@@ -313,19 +313,19 @@ void QueueWorker::flushCompletions() {
     if (!r) {
       // Left running: its lease expires, the sweeper hands it out again and the agent answers
       // from its record.
-      spdlog::error("job {}: recording its result failed: {}", c.job.id, r.error().message);
+      spdlog::error("job {}: recording its result failed: {}", c.completion.fence.job_id, r.error().message);
       continue;
     }
     if (*r == FenceResult::kLost) {
       spdlog::warn("job {}: its lease was lost before the answer; the answer is ignored",
-                   c.job.id);
+                   c.completion.fence.job_id);
       continue;
     }
     const auto& error = c.completion.error;
     if (c.completion.state == JobState::kSucceeded)
-      spdlog::info("job {} ({}) succeeded", c.job.id, c.what);
+      spdlog::info("job {} ({}) succeeded", c.completion.fence.job_id, c.what);
     else
-      spdlog::info("job {} ({}) failed: {}: {}", c.job.id, c.what,
+      spdlog::info("job {} ({}) failed: {}: {}", c.completion.fence.job_id, c.what,
                    proto::toWire(error ? error->code : ErrorCode::kInternal),
                    error ? error->message : "");
   }

@@ -124,9 +124,8 @@ class QueueWorker final : public Dispatcher {
   std::map<std::string, JobHandler> handlers_;
   std::unordered_map<std::string, Held> held_;  // job id -> the claim
   struct Completing {
-    store::Job job;
-    std::string what;  // for the log line: "<kind> of <instance>" or the job's kind
     store::JobCompletion completion;
+    std::string what;  // for the log line: "<kind> of <instance>" or the job's kind
   };
   std::vector<Completing> completing_;  // answered, not yet written
   bool flush_posted_ = false;

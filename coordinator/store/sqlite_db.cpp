@@ -63,9 +63,7 @@ Stmt::~Stmt() {
     sqlite3_finalize(stmt_);
     return;
   }
-  // Reset: no read transaction left open by a statement stopped before its last row.
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
+  reset();  // no read transaction left open by a statement stopped before its last row
   slot_->push_back(stmt_);
 }
 
