@@ -139,7 +139,7 @@ void ConsoleBridge::onOpen(uint64_t conn, const Ticket& ticket) {
   req.params = ticket.shell ? nlohmann::json{{"shell", true}} : nlohmann::json{{"replay", true}};
   req.initial_credit = options_.output_window;
   auto handle = streams_.openStream(req, session.get());
-  if (!handle) return refuse(kConsoleAgentOffline, "the instance's node is offline");
+  if (!handle) return refuse(kConsoleAgentOffline, "its agent has no link to the coordinator");
   session->handle = *handle;
   session->last_input = executor_.steadyNow();
   Session& s = *session;

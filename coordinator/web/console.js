@@ -34,7 +34,8 @@
   term.open($('terminal'));
   fit.fit();
 
-  let ws = null, timers = [], lastHeard = 0, attempt = 0, everConnected = false;
+  const LOSS_RETRY_EVERY_MS = 10000;  // at most one automatic reconnect this often
+  let ws = null, timers = [], lastHeard = 0, attempt = 0, everConnected = false, lastLossRetry = 0;
   const encoder = new TextEncoder();
 
   function setState(state, text, reason) {
@@ -61,9 +62,9 @@
     send(OP_RESIZE, b);
   }
 
-  // Drops the socket and every timer and resets the streaming state; shows why.
-  function disconnect(reason) {
-    attempt++;  // late events of the old attempt are ignored
+  // Drops the socket and every timer; late events of the old attempt are ignored.
+  function teardown() {
+    attempt++;
     for (const t of timers) clearTimeout(t), clearInterval(t);
     timers = [];
     if (ws) {
@@ -71,6 +72,10 @@
       try { ws.close(); } catch (_) { /* already closed */ }
       ws = null;
     }
+  }
+  // Ends the attempt and shows why.
+  function disconnect(reason) {
+    teardown();
     setState('disconnected', 'Disconnected', reason);
   }
 
@@ -87,15 +92,20 @@
     4400: 'Protocol error.',
   };
 
-  async function connect() {
+  // afterLoss: an open console's connection dropped without a close code (1006: the network, a
+  // proxy, a close frame that never arrived). One new attempt follows at once, so a transient drop
+  // heals by itself and a lasting one is explained by the coordinator's refusal (node offline,
+  // server stopped) rather than by "lost"; a second drop without a code is shown as it is.
+  async function connect(afterLoss = false) {
     if (!token()) return setState('disconnected', 'Disconnected', 'Enter an API token to open the console.');
-    disconnect('');
-    const mine = ++attempt;
-    setState('connecting', 'Connecting...', '');
+    teardown();
+    const mine = attempt;
+    const lost = afterLoss ? `${CLOSE_WORDS[1006]} ` : '';
+    setState('connecting', afterLoss ? 'Reconnecting...' : 'Connecting...', '');
     const abort = new AbortController();
     timers.push(setTimeout(() => {
       abort.abort();
-      if (mine === attempt) disconnect(`No answer within ${CONNECT_TIMEOUT_MS / 1000} s.`);
+      if (mine === attempt) disconnect(`${lost}No answer within ${CONNECT_TIMEOUT_MS / 1000} s.`);
     }, CONNECT_TIMEOUT_MS));
     let ticket;
     try {
@@ -108,11 +118,11 @@
       if (mine !== attempt) return;
       if (!r.ok) {
         if (r.status === 401) sessionStorage.removeItem('zlh.token');
-        return disconnect(body.error?.message ? `${body.error.message} (HTTP ${r.status})` : `HTTP ${r.status}`);
+        return disconnect(lost + (body.error?.message ? `${body.error.message} (HTTP ${r.status})` : `HTTP ${r.status}`));
       }
       ticket = body.ticket;
     } catch (e) {
-      if (mine === attempt) disconnect('Cannot reach the coordinator.');
+      if (mine === attempt) disconnect(`${lost}Cannot reach the coordinator.`);
       return;
     }
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
@@ -142,8 +152,15 @@
     ws.onerror = () => {};  // onclose follows with the code
     ws.onclose = (ev) => {
       if (mine !== attempt) return;
+      console.info(`zlh console: closed with ${ev.code}${ev.wasClean ? '' : ' (not clean)'} ${ev.reason}`);
+      const opened = status.dataset.state === 'connected';
+      if (ev.code === 1006 && opened && Date.now() - lastLossRetry > LOSS_RETRY_EVERY_MS) {
+        lastLossRetry = Date.now();
+        return connect(true);
+      }
       const words = CLOSE_WORDS[ev.code] || `Closed (${ev.code}).`;
-      disconnect(ev.reason && ev.code >= 4000 ? `${words} ${ev.reason}` : words);
+      // The coordinator's own words for a refusal, when they add to the code's.
+      disconnect(ev.reason && ev.code >= 4000 ? `${words} (${ev.reason})` : words);
     };
   }
 

@@ -24,7 +24,8 @@ describe('browser console page', () => {
     } catch (e) {
       const s = await consoleState(page).catch(() => ({}));
       const text = await terminalText(page).catch(() => '');
-      e.message += `\npage: ${JSON.stringify(s)}\nterminal ends: ${JSON.stringify(text.trimEnd().slice(-600))}`;
+      e.message += `\npage: ${JSON.stringify(s)}\nterminal ends: ${JSON.stringify(text.trimEnd().slice(-600))}` +
+        `\npage console: ${JSON.stringify((page.logs ?? []).slice(-10))}`;
       throw e;
     }
   };
@@ -39,6 +40,8 @@ describe('browser console page', () => {
   async function open(url = pageUrl()) {
     const page = await browser.newPage();
     page.received = [];
+    page.logs = [];  // the page's console (the browser's own WebSocket errors among them)
+    page.on('console', (m) => page.logs.push(`${m.type()}: ${m.text()}`));
     page.on('response', async (r) => { try { page.received.push(await r.text()); } catch { /* redirects, aborted */ } });
     page.on('websocket', (ws) => ws.on('framereceived', (f) => page.received.push(typeof f.payload === 'string' ? f.payload : Buffer.from(f.payload).toString('latin1'))));
     await page.goto(url);
@@ -132,11 +135,15 @@ describe('browser console page', () => {
     const page = await open();
     await waitPage(page, 'connected');
     await agent.kill();
-    assert.match((await waitPage(page, 'disconnected', 5000)).reason, /node is offline/);
-    await waitNodeStatus(coord, node.id, 'offline', 30000);
-    const later = await open();
-    assert.match((await waitPage(later, 'disconnected', 5000)).reason, /node is offline/);
-    await agent.start();
+    let later;
+    try {
+      assert.match((await waitPage(page, 'disconnected', 5000)).reason, /^The server's node is offline\. \(the agent's link dropped\)$/, page.logs.join('\n'));
+      await waitNodeStatus(coord, node.id, 'offline', 30000);
+      later = await open();
+      assert.match((await waitPage(later, 'disconnected', 5000)).reason, /^The server's node is offline\. \(its agent has no link/, later.logs.join('\n'));
+    } finally {
+      await agent.start();  // the later tests need it whatever happened here
+    }
     await waitNodeStatus(coord, node.id, 'online');
     await reconnect(page);
     await reconnect(later);
@@ -148,8 +155,12 @@ describe('browser console page', () => {
     const page = await open();
     await waitPage(page, 'connected');
     await coord.kill();
-    assert.match((await waitPage(page, 'disconnected', 5000)).reason, /lost|silent/);
-    await coord.start();
+    try {
+      // No close frame (1006): the page tries once more at once, and says why that failed too.
+      assert.match((await waitPage(page, 'disconnected', 5000)).reason, /^The connection was lost\. Cannot reach the coordinator\.$/, page.logs.join('\n'));
+    } finally {
+      await coord.start();
+    }
     await waitNodeStatus(coord, node.id, 'online', 10000);
     await reconnect(page);
     await page.close();
