@@ -135,6 +135,21 @@ INSERT INTO jobs (id, queue, kind, operation_id, node_id, payload, state, attemp
   FROM operations WHERE state IN ('queued', 'waiting', 'running');
 UPDATE operations SET state = 'queued' WHERE state = 'running';
 )sql"},
+      {4, "instance reservations as columns, summed by placement over an index", R"sql(
+-- What each row reserves (placement.h, reservedColumn): its resources' memory_mb / disk_mb when
+-- a positive integer (digits only: 1.5 and 1000.0 are not), else NULL (the configured default at
+-- placement time). The cast sits in THEN: only text that passed the pattern reaches it.
+ALTER TABLE instances ADD COLUMN reserved_memory_mb BIGINT, ADD COLUMN reserved_disk_mb BIGINT;
+UPDATE instances SET
+  reserved_memory_mb = CASE WHEN jsonb_typeof(resources::jsonb -> 'memory_mb') = 'number'
+      AND (resources::jsonb ->> 'memory_mb') ~ '^[0-9]{1,18}$'
+      THEN nullif((resources::jsonb ->> 'memory_mb')::bigint, 0) END,
+  reserved_disk_mb = CASE WHEN jsonb_typeof(resources::jsonb -> 'disk_mb') = 'number'
+      AND (resources::jsonb ->> 'disk_mb') ~ '^[0-9]{1,18}$'
+      THEN nullif((resources::jsonb ->> 'disk_mb')::bigint, 0) END;
+DROP INDEX instances_by_node;
+CREATE INDEX instances_by_node ON instances (node_id, reserved_memory_mb, reserved_disk_mb);
+)sql"},
   };
   return list;
 }

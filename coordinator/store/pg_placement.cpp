@@ -20,13 +20,18 @@ proto::Result<NewInstance> placeInstance(Conn& conn, const NewInstance& in) {
     loads.addNode(nodes->text(i, 0), nodes->text(i, 1), nodes->optText(i, 2));
   // READ COMMITTED: this statement's snapshot is taken after the locks were granted, so it sees
   // the instances of every create that held them before.
-  auto instances = conn.exec("place instance: read instances",
-                             "SELECT node_id, resources FROM instances "
-                             "WHERE node_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                             {ids});
+  auto instances = conn.exec(
+      "place instance: read instances",
+      "SELECT node_id, count(*), coalesce(sum(reserved_memory_mb), 0)::bigint, "
+      "coalesce(sum(reserved_disk_mb), 0)::bigint, count(*) - count(reserved_memory_mb), "
+      "count(*) - count(reserved_disk_mb) FROM instances "
+      "WHERE node_id IN (SELECT jsonb_array_elements_text($1::jsonb)) GROUP BY node_id",
+      {ids});
   if (!instances) return instances.error();
   for (int i = 0; i < instances->size(); ++i)
-    loads.addInstance(instances->text(i, 0), instances->text(i, 1));
+    loads.addInstances(instances->text(i, 0), instances->int64(i, 1),
+                       {instances->int64(i, 2), instances->int64(i, 3)}, instances->int64(i, 4),
+                       instances->int64(i, 5));
   return placedInstance(in, loads.loads());
 }
 

@@ -1,6 +1,7 @@
 // PgStore: instance creation with idempotency keys, operations and their outcomes.
 #include "coordinator/store/json_columns.h"
 #include "coordinator/store/pg_placement.h"
+#include "coordinator/store/placement.h"
 #include "coordinator/store/pg_rows.h"
 #include "coordinator/store/pg_store.h"
 #include "coordinator/store/queue_types.h"
@@ -96,10 +97,12 @@ Result<CreateOutcome> PgStore::createInstance(const NewInstance& request,
   auto r = conn_->exec(
       "create instance",
       "INSERT INTO instances (id, name, owner_id, template, node_id, state, desired_state, "
-      "unresponsive, address, state_version, params, env, resources, created_at, updated_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, false, NULL, 0, $8, $9, $10, $11, $11)",
+      "unresponsive, address, state_version, params, env, resources, reserved_memory_mb, "
+      "reserved_disk_mb, created_at, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, false, NULL, 0, $8, $9, $10, $11, $12, $13, $13)",
       {inst.id, inst.name, inst.owner_id, inst.template_name, inst.node_id, inst.state,
        inst.desired_state, dumpJson(inst.params), dumpJson(inst.env), dumpJson(inst.resources),
+       reservedColumn(inst.resources, "memory_mb"), reservedColumn(inst.resources, "disk_mb"),
        now_ms});
   if (!r && conn_->lastSqlState() == pg::kForeignKeyViolation)
     return makeError(ErrorCode::kNotFound, "user " + in.owner_id + " not found");

@@ -73,17 +73,17 @@ proto::Error noneFits(const Reservation& demand, const PlacementLimits& limits,
 }
 }  // namespace
 
+std::optional<int64_t> reservedColumn(const json& resources, const char* key) {
+  if (!resources.is_object()) return std::nullopt;
+  auto it = resources.find(key);
+  if (it == resources.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
+    return std::nullopt;
+  return it->get<int64_t>();
+}
+
 Reservation reservationOf(const json& resources, const PlacementLimits& limits) {
-  Reservation r{limits.default_memory_mb, limits.default_disk_mb};
-  if (!resources.is_object()) return r;
-  auto take = [&](const char* key, int64_t& out) {
-    auto it = resources.find(key);
-    if (it != resources.end() && it->is_number_integer() && it->get<int64_t>() > 0)
-      out = it->get<int64_t>();
-  };
-  take("memory_mb", r.memory_mb);
-  take("disk_mb", r.disk_mb);
-  return r;
+  return {reservedColumn(resources, "memory_mb").value_or(limits.default_memory_mb),
+          reservedColumn(resources, "disk_mb").value_or(limits.default_disk_mb)};
 }
 
 void NodeLoads::addNode(const std::string& id, const std::string& name,
@@ -102,14 +102,14 @@ void NodeLoads::addNode(const std::string& id, const std::string& name,
   loads_.push_back(std::move(n));
 }
 
-void NodeLoads::addInstance(const std::string& node_id, const std::string& resources) {
+void NodeLoads::addInstances(const std::string& node_id, int64_t count, Reservation set_sum,
+                             int64_t memory_unset, int64_t disk_unset) {
   auto it = index_.find(node_id);
   if (it == index_.end()) return;
   NodeLoad& n = loads_[it->second];
-  Reservation r = reservationOf(columns::jsonColumn(resources, json::object()), limits_);
-  ++n.instances;
-  n.reserved.memory_mb += r.memory_mb;
-  n.reserved.disk_mb += r.disk_mb;
+  n.instances += count;
+  n.reserved.memory_mb += set_sum.memory_mb + memory_unset * limits_.default_memory_mb;
+  n.reserved.disk_mb += set_sum.disk_mb + disk_unset * limits_.default_disk_mb;
 }
 
 proto::Result<std::string> pickNode(const Placement& placement, const Reservation& demand,

@@ -1,7 +1,7 @@
 #pragma once
 // Placement of a new instance (docs/placement.md), engine-neutral. Inside createInstance's
-// transaction an engine reads the candidate nodes (PostgreSQL: locking their rows) and the
-// instances on them; the fit, the choice and the refusal's wording are decided here, so both
+// transaction an engine reads the candidate nodes (PostgreSQL: locking their rows) and sums the
+// reservations of the instances on them (one aggregate over an index, no row parsed here); the fit, the choice and the refusal's wording are decided here, so both
 // engines place alike and SQL is all that differs.
 #include <cstdint>
 #include <map>
@@ -26,6 +26,11 @@ struct Reservation {
 /// cpu_pct is not reserved (CPU is shared).
 Reservation reservationOf(const nlohmann::json& resources, const PlacementLimits& limits);
 
+/// What a row keeps in its reserved_memory_mb / reserved_disk_mb columns (`key` "memory_mb" or
+/// "disk_mb"): the value when it is a positive integer, else none (the default at placement
+/// time). Migration 4 fills the columns of older rows by the same rule in SQL.
+std::optional<int64_t> reservedColumn(const nlohmann::json& resources, const char* key);
+
 /// One candidate node as the create's transaction sees it.
 struct NodeLoad {
   std::string id;
@@ -45,8 +50,11 @@ class NodeLoads {
   /// its first hello).
   void addNode(const std::string& id, const std::string& name,
                const std::optional<std::string>& capacity);
-  /// An instance row (its node and resources column); rows of nodes not added are ignored.
-  void addInstance(const std::string& node_id, const std::string& resources);
+  /// The instances on one node, summed by the engine over their reserved_* columns: how many,
+  /// the sum of the set values, and how many rows leave each unset (they reserve the default).
+  /// Nodes not added are ignored.
+  void addInstances(const std::string& node_id, int64_t count, Reservation set_sum,
+                    int64_t memory_unset, int64_t disk_unset);
   const std::vector<NodeLoad>& loads() const { return loads_; }
 
  private:

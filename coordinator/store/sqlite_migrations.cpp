@@ -131,6 +131,21 @@ INSERT INTO jobs (id, queue, kind, operation_id, node_id, payload, state, attemp
   FROM operations WHERE state IN ('queued', 'waiting', 'running');
 UPDATE operations SET state = 'queued' WHERE state = 'running';
 )sql"},
+      {4, "instance reservations as columns, summed by placement over an index", R"sql(
+-- What each row reserves (placement.h, reservedColumn): its resources' memory_mb / disk_mb when
+-- a positive integer, else NULL (the configured default at placement time).
+ALTER TABLE instances ADD COLUMN reserved_memory_mb INTEGER;
+ALTER TABLE instances ADD COLUMN reserved_disk_mb INTEGER;
+UPDATE instances SET
+  reserved_memory_mb = CASE WHEN json_valid(resources)
+      AND json_type(resources, '$.memory_mb') = 'integer'
+      AND json_extract(resources, '$.memory_mb') > 0 THEN json_extract(resources, '$.memory_mb') END,
+  reserved_disk_mb = CASE WHEN json_valid(resources)
+      AND json_type(resources, '$.disk_mb') = 'integer'
+      AND json_extract(resources, '$.disk_mb') > 0 THEN json_extract(resources, '$.disk_mb') END;
+DROP INDEX instances_by_node;
+CREATE INDEX instances_by_node ON instances (node_id, reserved_memory_mb, reserved_disk_mb);
+)sql"},
   };
   return list;
 }

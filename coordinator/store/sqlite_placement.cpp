@@ -18,12 +18,17 @@ proto::Result<NewInstance> placeInstance(const Connection& db, const NewInstance
   while ((rc = nodes.step()) == SQLITE_ROW)
     loads.addNode(nodes.text(0), nodes.text(1), nodes.optText(2));
   if (rc != SQLITE_DONE) return toError(db, rc, "place instance: read nodes");
+  // A covering index (node_id, reserved_memory_mb, reserved_disk_mb) answers this alone.
   Stmt instances(db,
-                 "SELECT node_id, resources FROM instances "
-                 "WHERE node_id IN (SELECT value FROM json_each(?))");
+                 "SELECT node_id, count(*), coalesce(sum(reserved_memory_mb), 0), "
+                 "coalesce(sum(reserved_disk_mb), 0), count(*) - count(reserved_memory_mb), "
+                 "count(*) - count(reserved_disk_mb) FROM instances "
+                 "WHERE node_id IN (SELECT value FROM json_each(?)) GROUP BY node_id");
   instances.bind(1, ids);
   while ((rc = instances.step()) == SQLITE_ROW)
-    loads.addInstance(instances.text(0), instances.text(1));
+    loads.addInstances(instances.text(0), instances.int64(1),
+                       {instances.int64(2), instances.int64(3)}, instances.int64(4),
+                       instances.int64(5));
   if (rc != SQLITE_DONE) return toError(db, rc, "place instance: read instances");
   return placedInstance(in, loads.loads());
 }

@@ -1,4 +1,5 @@
 // SqliteStore: instance creation with idempotency keys, operations and their outcomes.
+#include "coordinator/store/placement.h"
 #include "coordinator/store/sqlite_placement.h"
 #include "coordinator/store/sqlite_rows.h"
 #include "coordinator/store/sqlite_store.h"
@@ -102,12 +103,15 @@ Result<CreateOutcome> SqliteStore::createInstance(const NewInstance& request,
 
   Stmt s(db_,
          "INSERT INTO instances (id, name, owner_id, template, node_id, state, desired_state, "
-         "unresponsive, address, state_version, params, env, resources, created_at, updated_at) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, 0, ?, ?, ?, ?, ?)");
+         "unresponsive, address, state_version, params, env, resources, reserved_memory_mb, "
+         "reserved_disk_mb, created_at, updated_at) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, 0, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, inst.id).bind(2, inst.name).bind(3, inst.owner_id).bind(4, inst.template_name);
   s.bind(5, inst.node_id).bind(6, inst.state).bind(7, inst.desired_state);
   s.bind(8, dumpJson(inst.params)).bind(9, dumpJson(inst.env)).bind(10, dumpJson(inst.resources));
-  s.bind(11, now_ms).bind(12, now_ms);
+  s.bindOpt(11, reservedColumn(inst.resources, "memory_mb"));
+  s.bindOpt(12, reservedColumn(inst.resources, "disk_mb"));
+  s.bind(13, now_ms).bind(14, now_ms);
   rc = s.step();
   if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
     return makeError(ErrorCode::kNotFound, "user " + in.owner_id + " not found");

@@ -78,7 +78,7 @@ describe('coordinator on PostgreSQL', { skip }, () => {
     const db = newDatabase();
     const c = await Coordinator.create({ databaseUrl: db.url });
     // init wrote our schema into that database.
-    assert.equal(psql('SELECT max(version) FROM schema_migrations', db.url), '3');  // 3: job queues (issue 5)
+    assert.equal(psql('SELECT max(version) FROM schema_migrations', db.url), '4');  // 4: instance reservation columns (placement)
     // A second init refuses: the database holds users already.
     const again = await c.cli(['init']);
     assert.equal(again.code, 1, again.stderr);

@@ -120,6 +120,46 @@ TEST_P(PlacementStoreTest, RowsWithoutAUsableReservationCountTheDefaults) {
                 "): 0 MB memory free, 0 MB disk free");
 }
 
+TEST_P(PlacementStoreTest, MigrationFourReadsTheReservationsOfOlderRowsAlikeOnBothEngines) {
+  // Rows from before the reserved_* columns: the migration derives them from resources by the
+  // rule the store writes them with (placement.h, reservedColumn).
+  std::string a = node("a", 100000, 100000);
+  int k = 0;
+  for (json resources :
+       {json{{"memory_mb", 700}, {"disk_mb", 30}}, json{{"memory_mb", "x"}, {"disk_mb", -5}},
+        json{{"memory_mb", 1.5}, {"disk_mb", 0}}, json{{"memory_mb", 1000.0}, {"disk_mb", 40}},
+        json::array(), json::object()}) {
+    NewInstance n = placed({}, 0);
+    n.placement.reset();
+    n.node_id = a;
+    n.resources = resources;
+    ASSERT_TRUE(create(*store_, n, "raw" + std::to_string(k++)).ok());
+  }
+  store_.reset();
+  tmp_.execRaw(
+      "DROP INDEX instances_by_node; "
+      "ALTER TABLE instances DROP COLUMN reserved_memory_mb; "
+      "ALTER TABLE instances DROP COLUMN reserved_disk_mb; "
+      "CREATE INDEX instances_by_node ON instances (node_id); "
+      "DELETE FROM schema_migrations WHERE version = 4");
+  auto reopened = openStore(tmp_.url, {});
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  store_ = std::move(*reopened);
+  ASSERT_TRUE(store_->migrate().ok());
+  // Set: 700 memory; 30 + 40 disk. The other 5 rows' memory and 4 rows' disk take the defaults.
+  const int64_t memory = 700 + 5 * limits_.default_memory_mb;
+  const int64_t disk = 30 + 40 + 4 * limits_.default_disk_mb;
+  NewInstance over = placed({a}, 100000 - memory + 1);
+  over.resources["disk_mb"] = 100000 - disk + 1;
+  auto refused = create(*store_, over, "k1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("): " + std::to_string(100000 - memory) +
+                                         " MB memory free, " + std::to_string(100000 - disk) +
+                                         " MB disk free"),
+            std::string::npos)
+      << refused.error().message;
+}
+
 TEST_P(PlacementStoreTest, ADeletedInstanceReleasesItsReservation) {
   std::string a = node("a", 1024);
   auto in = create(*store_, placed({a}, 1024), "k1");

@@ -58,19 +58,32 @@ TEST(PlacementPolicy, InstancesAddUpOnTheirNodeOnly) {
   PlacementLimits l;
   NodeLoads loads(l);
   loads.addNode("nd_a", "a", capacity(8192, 8192));
-  loads.addInstance("nd_a", R"({"memory_mb":512,"disk_mb":100})");
-  loads.addInstance("nd_a", "{}");  // defaults: 1024 MB, 5120 MB
-  loads.addInstance("nd_other", R"({"memory_mb":512})");
+  // Three rows: 512/100, 300 memory with no disk, none set (defaults: 1024 MB, 5120 MB).
+  loads.addInstances("nd_a", 3, {812, 100}, 1, 2);
+  loads.addInstances("nd_other", 1, {512, 0}, 0, 1);
   const NodeLoad& a = loads.loads().at(0);
-  EXPECT_EQ(a.instances, 2);
-  EXPECT_EQ(a.reserved.memory_mb, 1536);
-  EXPECT_EQ(a.reserved.disk_mb, 5220);
+  EXPECT_EQ(a.instances, 3);
+  EXPECT_EQ(a.reserved.memory_mb, 812 + 1024);
+  EXPECT_EQ(a.reserved.disk_mb, 100 + 2 * 5120);
+}
+
+TEST(PlacementPolicy, OnlyAPositiveIntegerIsAReservedColumn) {
+  EXPECT_EQ(reservedColumn(json{{"memory_mb", 512}}, "memory_mb"), 512);
+  EXPECT_EQ(reservedColumn(json{{"memory_mb", 512u}}, "memory_mb"), 512);
+  for (const json& r : {json::object(), json{{"memory_mb", 0}}, json{{"memory_mb", -5}},
+                        json{{"memory_mb", 1.5}}, json{{"memory_mb", "512"}}, json::array(),
+                        json(nullptr), json{{"disk_mb", 5}}})
+    EXPECT_EQ(reservedColumn(r, "memory_mb"), std::nullopt) << r.dump();
+  PlacementLimits l;
+  Reservation d = reservationOf(json{{"disk_mb", 7}}, l);
+  EXPECT_EQ(d.memory_mb, l.default_memory_mb);
+  EXPECT_EQ(d.disk_mb, 7);
 }
 
 TEST(PlacementPolicy, FitIsReservedPlusDemandWithinOffered) {
   NodeLoads loads(PlacementLimits{});
   loads.addNode("nd_a", "a", capacity(2048, 2048));
-  loads.addInstance("nd_a", R"({"memory_mb":1024,"disk_mb":1024})");
+  loads.addInstances("nd_a", 1, {1024, 1024}, 0, 0);
   EXPECT_EQ(*pickNode(anyOf({"nd_a"}), {1024, 1024}, loads.loads()), "nd_a");  // exactly full
   auto over = pickNode(anyOf({"nd_a"}), {1025, 1024}, loads.loads());
   ASSERT_FALSE(over.ok());
@@ -92,7 +105,7 @@ TEST(PlacementPolicy, MostMemoryFreeThenNameThenId) {
   loads.addNode("nd_3", "a", capacity(2048, 9999));
   Reservation small{100, 100};
   EXPECT_EQ(*pickNode(anyOf({}), small, loads.loads()), "nd_2");  // b and c tie on memory: b
-  loads.addInstance("nd_2", R"({"memory_mb":3000,"disk_mb":1})");
+  loads.addInstances("nd_2", 1, {3000, 1}, 0, 0);
   EXPECT_EQ(*pickNode(anyOf({}), small, loads.loads()), "nd_1");
   // More disk free does not matter; memory decides.
   NodeLoads same(PlacementLimits{});
@@ -108,7 +121,7 @@ TEST(PlacementPolicy, ARefusalListsEveryNodeUpToALimit) {
   for (int i = 0; i < 11; ++i) {
     std::string id = "nd_" + std::to_string(i);
     loads.addNode(id, "node-" + std::string(1, char('a' + i)), capacity(100, 100));
-    loads.addInstance(id, R"({"memory_mb":1,"disk_mb":1})");
+    loads.addInstances(id, 1, {1, 1}, 0, 0);
   }
   auto r = pickNode(anyOf({}, l), {1, 1}, loads.loads());
   ASSERT_FALSE(r.ok());
