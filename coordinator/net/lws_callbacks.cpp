@@ -10,7 +10,6 @@
 
 namespace zlh::coordinator::net {
 namespace {
-constexpr size_t kWriteChunk = 16 * 1024;
 constexpr size_t kMaxQueuedBytes = 16u << 20;  // a link that lets this much pile up is dropped
 // permessage-deflate in lws 4.1.6 compresses a write into a buffer of 2^tx_buf_size bytes; what
 // does not fit is "drained" over later writable callbacks, and a control frame lws writes in
@@ -247,7 +246,7 @@ int Server::Impl::onHttpWriteable(lws* wsi) {
       return 0;
     }
   } else {
-    size_t n = std::min(kWriteChunk, r.body.size() - c->body_offset);
+    size_t n = std::min(kTxPacketBytes, r.body.size() - c->body_offset);
     bool last = c->body_offset + n == r.body.size();
     std::vector<unsigned char> buf(LWS_PRE + n);
     std::memcpy(buf.data() + LWS_PRE, r.body.data() + c->body_offset, n);

@@ -100,9 +100,10 @@ void Server::Impl::push(Command cmd) {
 }
 
 void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
-  protocols.push_back({"http", lwsCallback, 0, 0, 0, nullptr, 0});
+  protocols.push_back({"http", lwsCallback, 0, 0, 0, nullptr, kTxPacketBytes});
   for (const auto& e : options.endpoints)
-    protocols.push_back({e.subprotocol.c_str(), lwsCallback, 0, 64 * 1024, 0, nullptr, 0});
+    protocols.push_back(
+        {e.subprotocol.c_str(), lwsCallback, 0, 64 * 1024, 0, nullptr, kTxPacketBytes});
   protocols.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
   // Idle policy of the vhost: lws pings a WebSocket silent for ping_interval_s and hangs up one
   // that stays silent (no pong, no message) for link_timeout_s.

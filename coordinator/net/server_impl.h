@@ -15,6 +15,11 @@
 
 namespace zlh::coordinator::net {
 
+/// The most lws sends to a socket in one call (a protocol's tx_packet_size). Without it lws caps
+/// each send at the protocol's rx buffer size, or 4 KiB for HTTP, and sends the rest one poll
+/// cycle at a time. HTTP bodies are written in pieces of this size.
+constexpr size_t kTxPacketBytes = 64 * 1024;
+
 struct Command {
   enum class Kind { kRespond, kText, kBinary, kClose } kind = Kind::kRespond;
   ConnId conn = 0;

@@ -108,6 +108,7 @@ class NodeCollectors {
   std::vector<std::string> names_;
   std::vector<MountStat> mounts_;
   size_t mount_count_ = 0;
+  int clocksources_ = -1;  // clocksource devices found by the last probe; -1: probe again
   int mounts_fd_ = -1;  // kept open: poll() flags a change of the mount table (POLLPRI)
   bool mounts_regular_file_ = false;  // fixtures: no change notification, re-read every time
 };

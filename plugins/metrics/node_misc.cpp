@@ -93,14 +93,19 @@ bool NodeCollectors::collectTime(sdk::MetricsWriter& out) {
   l.resize(2);
   l[0].first = "clocksource";
   l[1].first = "device";
-  for (int dev = 0; dev < 64; ++dev) {
+  // The devices are counted once (probing past the last costs a failed open per scrape) and
+  // again only after one of them could not be read.
+  const bool probe = clocksources_ < 0;
+  int dev = 0;
+  for (; dev < (probe ? 64 : clocksources_); ++dev) {
     tmp2_.assign("devices/system/clocksource/clocksource").append(std::to_string(dev));
     const size_t base = tmp2_.size();
     tmp2_.append("/available_clocksource");
-    if (!read(config_.sysfs, tmp2_, buf_)) break;
+    bool ok = read(config_.sysfs, tmp2_, buf_);
     tmp2_.resize(base);
     tmp2_.append("/current_clocksource");
-    if (!read(config_.sysfs, tmp2_, buf2_)) break;
+    ok = ok && read(config_.sysfs, tmp2_, buf2_);
+    if (!ok) break;
     l[1].second = std::to_string(dev);
     FieldSplitter f(buf_);
     for (std::string_view src = f.next(); !src.empty(); src = f.next()) {
@@ -116,6 +121,7 @@ bool NodeCollectors::collectTime(sdk::MetricsWriter& out) {
     out.gauge("node_time_clocksource_current_info",
               "Current clocksource read from '/sys/devices/system/clocksource'.", 1, l);
   }
+  clocksources_ = probe || dev == clocksources_ ? dev : -1;
   return true;
 }
 

@@ -12,13 +12,13 @@ namespace {
 const char* dialName(int r) { return r == 0 ? "ok" : r == 1 ? "refused" : "error"; }
 const char* outcomeName(int o) { return o == 0 ? "ok" : o == 1 ? "error" : "redelivered"; }
 
-// Resident bytes from /proc/self/statm (second field, pages): one small read.
-double residentBytes() {
+// Resident bytes from /proc/self/statm (second field, pages): one small pread() of a descriptor
+// kept open (procfs generates the file afresh at offset 0).
+double residentBytes(int& fd) {
   char buf[128];
-  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
   buf[n] = '\0';
   unsigned long long size = 0, resident = 0;
@@ -31,6 +31,10 @@ AgentMetrics::AgentMetrics(std::string version) : version_(std::move(version)) {
   timeval tv{};
   gettimeofday(&tv, nullptr);
   start_time_ = double(tv.tv_sec) + double(tv.tv_usec) / 1e6;  // close enough to exec time
+}
+
+AgentMetrics::~AgentMetrics() {
+  if (statm_fd_ >= 0) ::close(statm_fd_);
 }
 
 void AgentMetrics::countJob(const std::string& plugin, const std::string& kind,
@@ -89,7 +93,7 @@ void AgentMetrics::write(sdk::MetricsWriter& out) const {
   const double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                      double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu);
-  out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", residentBytes());
+  out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", residentBytes(statm_fd_));
   out.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
             start_time_);
 }

@@ -18,6 +18,9 @@ enum class JobOutcome { kOk, kError, kRedelivered };
 class AgentMetrics {
  public:
   explicit AgentMetrics(std::string version);
+  ~AgentMetrics();
+  AgentMetrics(const AgentMetrics&) = delete;
+  AgentMetrics& operator=(const AgentMetrics&) = delete;
 
   void setLinkUp(bool up) { link_up_ = up; }
   void countDial(DialResult r) { ++dials_[int(r)]; }
@@ -50,6 +53,7 @@ class AgentMetrics {
   uint64_t events_dropped_ = 0;
   uint64_t links_lost_ = 0;
   double start_time_ = 0;  // process start, seconds since the epoch
+  mutable int statm_fd_ = -1;  // /proc/self/statm, opened at the first scrape
 };
 
 }  // namespace zlh::agent::core

@@ -42,11 +42,11 @@ std::string numericHost(const std::string& host) {
 }
 
 const lws_protocols kClientProtocols[] = {
-    {"zlh-link", &LwsTransport::clientCallback, 0, 16 * 1024, 0, nullptr, 0},
+    {"zlh-link", &LwsTransport::clientCallback, 0, 16 * 1024, 0, nullptr, kTxPacketBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 const lws_protocols kHttpProtocols[] = {
-    {"http", &LwsTransport::httpCallback, sizeof(uint64_t), 0, 0, nullptr, 0},
+    {"http", &LwsTransport::httpCallback, sizeof(uint64_t), 0, 0, nullptr, kTxPacketBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
