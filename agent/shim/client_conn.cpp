@@ -61,6 +61,21 @@ void ClientConn::queueOutput(std::string_view payload) {
     dropped_total_ += gap_ - before;
     return;
   }
+  // Output that waits behind the socket joins the last queued OUTPUT frame (not the one being
+  // written), up to a chunk: a client that falls behind gets fewer, larger frames, and each hop
+  // after it (agent, coordinator, browser) pays its per-message cost less often. An idle client's
+  // queue is empty, so this adds no delay.
+  if (!out_.empty() && (out_.size() > 1 || head_offset_ == 0)) {
+    Entry& last = out_.back();
+    const size_t joined = last.bytes.size() - kFrameHeaderBytes + payload.size();
+    if (last.output && static_cast<FrameType>(last.bytes[0]) == FrameType::kOutput &&
+        joined <= kOutputChunkBytes) {
+      last.bytes.append(payload);
+      setFramePayloadSize(last.bytes, joined);
+      queued_output_ += payload.size();
+      return;
+    }
+  }
   push(FrameType::kOutput, payload, true);
 }
 

@@ -83,6 +83,14 @@ void appendFrame(std::string& out, FrameType type, std::string_view payload) {
   out.append(payload);
 }
 
+void setFramePayloadSize(std::string& frame, size_t payload_size) {
+  const auto n = static_cast<uint32_t>(payload_size);
+  frame[1] = static_cast<char>(n >> 24);
+  frame[2] = static_cast<char>(n >> 16);
+  frame[3] = static_cast<char>(n >> 8);
+  frame[4] = static_cast<char>(n);
+}
+
 Result<std::string> encodeFrame(FrameType type, std::string_view payload) {
   if (payload.size() > kMaxFramePayloadBytes) {
     return invalid("frame payload of " + std::to_string(payload.size()) + " bytes exceeds " +

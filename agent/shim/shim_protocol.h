@@ -61,6 +61,9 @@ struct Frame {
 Result<std::string> encodeFrame(FrameType type, std::string_view payload);
 /// Appends one frame to `out`. The caller guarantees payload.size() <= kMaxFramePayloadBytes.
 void appendFrame(std::string& out, FrameType type, std::string_view payload);
+/// Rewrites the payload length in the header of the frame `frame` starts with (its payload has
+/// grown or shrunk to `payload_size` bytes, at most kMaxFramePayloadBytes).
+void setFramePayloadSize(std::string& frame, size_t payload_size);
 /// Decodes exactly one whole frame: truncated input, trailing bytes, an unknown type or an
 /// oversize length are InvalidArgument.
 Result<Frame> decodeFrame(std::string_view bytes);

@@ -231,7 +231,7 @@ int runServe(const Config& config) {
   options.ping_interval_s = config.agents.ping_interval_s;
   options.link_timeout_s = config.agents.link_timeout_s;
   auto poster = [&runtime](std::function<void()> fn) { runtime.executor().post(std::move(fn)); };
-  options.endpoints.push_back({"/api/v1/console", "zlh.console.v1"});
+  options.endpoints.push_back({"/api/v1/console", "zlh.console.v1", /*binary_stream=*/true});
   auto server = net::Server::start(options, poster, bridge,
                                    [&authorizer, &tickets](const net::UpgradeRequest& r) {
                                      if (r.endpoint == "zlh.console.v1")

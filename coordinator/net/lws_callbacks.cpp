@@ -19,6 +19,7 @@ constexpr size_t kMaxQueuedBytes = 16u << 20;  // a link that lets this much pil
 // fragments) and the deflate buffer holds the worst-case output of one (deflate grows
 // incompressible data by a few bytes per 16 KiB block, plus what a non-final fragment held back).
 constexpr size_t kMaxFragment = 32 * 1024;
+constexpr size_t kJoinedBinaryBytes = 64 * 1024;  // WsEndpoint::binary_stream
 constexpr const char* kDeflateTxBufPow2 = "17";  // 128 KiB >= 4 x kMaxFragment
 
 std::string header(lws* wsi, lws_token_indexes token) {
@@ -289,6 +290,7 @@ int Server::Impl::onConfirmUpgrade(lws* wsi) {
     refused = !d.accept;
     refusal = std::move(d.refusal);
     c.upgrade_context = std::move(d.context);
+    c.join_binary = endpoint->binary_stream;
   }
   if (!refused) return 0;
   return writeWhole(wsi, refusal) < 0 ? -1 : 1;
@@ -347,6 +349,12 @@ int Server::Impl::onWsWriteable(lws* wsi) {
     c->out_active = true;
     c->tx.pop_front();
     c->tx_bytes -= c->out.size();
+    while (c->join_binary && c->out_binary && !c->tx.empty() && c->tx.front().second &&
+           c->out.size() + c->tx.front().first.size() <= kJoinedBinaryBytes) {
+      c->out += c->tx.front().first;
+      c->tx_bytes -= c->tx.front().first.size();
+      c->tx.pop_front();
+    }
   }
   if (c->out_active) {
     // lws still owes a previous write (a partial send, or an extension draining): wait for it.

@@ -89,6 +89,10 @@ struct ServerOptions {
   struct WsEndpoint {
     std::string path;
     std::string subprotocol;
+    /// Its binary messages are one byte stream (a console's output): binary messages queued
+    /// behind a slow client are sent joined, up to 64 KiB, so a client that falls behind costs
+    /// every hop fewer, larger messages. Message boundaries must not matter to the client.
+    bool binary_stream = false;
   };
   std::vector<WsEndpoint> endpoints = {{"/agent/v1/connect", "zlh.agent.v1"}};
   uint32_t ping_interval_s = 20;  // WebSocket ping after this much silence

@@ -50,6 +50,7 @@ struct Conn {
   bool rx_in_progress = false;
   bool rx_binary = false;
   std::deque<std::pair<std::string, bool>> tx;  // message, binary
+  bool join_binary = false;  // the endpoint's binary_stream
   // The message being written, a fragment per writable callback (see onWsWriteable).
   std::string out;
   size_t out_offset = 0;

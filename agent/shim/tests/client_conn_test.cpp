@@ -82,6 +82,41 @@ TEST_F(ClientConnTest, ControlFramesAreNeverDroppedAndFollowTheMarker) {
   EXPECT_EQ(frames[frames.size() - 2].type, FrameType::kDropped);
 }
 
+TEST_F(ClientConnTest, OutputWaitingBehindTheSocketIsJoinedIntoFramesOfAtMostAChunk) {
+  ClientConn conn(fds_[0], 1 << 20);
+  // 100 pieces of 3,000 bytes queued before anything is written: frames of up to 64 KiB,
+  // the bytes in order; a control frame ends the joining, output after it starts a new frame.
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string piece(3000, char('a' + i % 26));
+    conn.queueOutput(piece);
+    expected += piece;
+  }
+  EXPECT_TRUE(conn.queueControl(FrameType::kExit, R"({"code":0})"));
+  conn.queueOutput("tail");
+  expected += "tail";
+  std::vector<Frame> frames;
+  for (int round = 0; round < 10000 && conn.wantsWrite(); ++round) {
+    ASSERT_TRUE(conn.flush());
+    for (auto& f : drain()) frames.push_back(std::move(f));
+  }
+  for (auto& f : drain()) frames.push_back(std::move(f));
+  std::string got;
+  size_t outputs = 0, exit_at = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].type == FrameType::kExit) exit_at = i;
+    if (frames[i].type != FrameType::kOutput) continue;
+    ++outputs;
+    EXPECT_LE(frames[i].payload.size(), kOutputChunkBytes);
+    got += frames[i].payload;
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(outputs, 6u);  // 300,000 bytes: 4 full chunks of 21 pieces, 1 of 16, then "tail"
+  ASSERT_EQ(frames.size(), 7u);
+  EXPECT_EQ(exit_at, 5u);
+  EXPECT_EQ(frames.back().payload, "tail");
+}
+
 TEST_F(ClientConnTest, FlushFailsWhenThePeerIsGone) {
   ClientConn conn(fds_[0]);
   ::close(fds_[1]);

@@ -220,5 +220,108 @@ TEST_F(ServerTest, WebSocketMessageAndCloseCode) {
   EXPECT_TRUE(handler_.waitFor([&] { return handler_.closed; }));
 }
 
+/// Reads WebSocket messages (server frames: unmasked, maybe fragmented) until `bytes` payload
+/// bytes arrived or 10 s pass; returns each message's payload.
+std::vector<std::string> readMessages(int fd, size_t bytes) {
+  std::vector<std::string> messages;
+  std::string data, current;
+  size_t got = 0, pos = 0;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (got < bytes && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    for (;;) {  // every whole frame in data
+      if (data.size() - pos < 2) break;
+      const auto b0 = static_cast<uint8_t>(data[pos]), b1 = static_cast<uint8_t>(data[pos + 1]);
+      size_t len = b1 & 0x7f, head = 2;
+      if (len == 126) {
+        if (data.size() - pos < 4) break;
+        len = (size_t(uint8_t(data[pos + 2])) << 8) | uint8_t(data[pos + 3]);
+        head = 4;
+      } else if (len == 127) {
+        if (data.size() - pos < 10) break;
+        len = 0;
+        for (int i = 2; i < 10; ++i) len = (len << 8) | uint8_t(data[pos + size_t(i)]);
+        head = 10;
+      }
+      if (data.size() - pos < head + len) break;
+      current.append(data, pos + head, len);
+      got += len;
+      pos += head + len;
+      if (b0 & 0x80) messages.push_back(std::move(current)), current.clear();
+    }
+  }
+  return messages;
+}
+
+// A console-like endpoint (binary_stream) joins the binary messages that queue behind a slow
+// client; any other endpoint keeps every message as it was sent.
+class JoinTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.port = 0;
+    o.endpoints = {{"/agent/v1/connect", "zlh.agent.v1", GetParam()}};
+    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
+                           [](const UpgradeRequest&) {
+                             UpgradeDecision d;
+                             d.accept = true;
+                             return d;
+                           });
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server_ = std::move(*s);
+    handler_.server = server_.get();
+  }
+  RecordingHandler handler_;
+  std::unique_ptr<Server> server_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Endpoints, JoinTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "ByteStream" : "Messages"; });
+
+TEST_P(JoinTest, BinaryMessagesQueuedBehindASlowClient) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // before connect: a small window
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(server_->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string req = upgradeRequest("");
+  ASSERT_GT(::write(fd, req.data(), req.size()), 0);
+  std::string resp = readUntil(fd, [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_EQ(resp.rfind("HTTP/1.1 101", 0), 0u) << resp;
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.ws_conn != 0; }));
+
+  constexpr int kMessages = 2000;  // 6 MB: more than the socket buffers can hold (4 MB at most)
+  constexpr size_t kSize = 3000;
+  std::string expected;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string m(kSize, char('a' + i % 26));
+    expected += m;
+    server_->sendBinary(handler_.ws_conn, m);
+  }
+  auto messages = readMessages(fd, expected.size());
+  ::close(fd);
+  std::string got;
+  for (const auto& m : messages) {
+    EXPECT_LE(m.size(), 64u * 1024);
+    got += m;
+  }
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "bytes out of order";
+  // How many go out alone before the socket is full depends on the kernel's buffer sizing
+  // (~250 here); everything after that is joined.
+  if (GetParam())
+    EXPECT_LT(messages.size(), size_t(kMessages) / 2) << "nothing was joined";
+  else
+    EXPECT_EQ(messages.size(), size_t(kMessages));
+}
+
 }  // namespace
 }  // namespace zlh::coordinator::net
