@@ -60,8 +60,10 @@ class RecordingHandler : public Handler {
   }
 };
 
-int connectTo(uint16_t port) {
+/// A loopback connection; `rcvbuf` > 0 sets a receive buffer before connecting (a small window).
+int connectTo(uint16_t port, int rcvbuf = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -284,14 +286,7 @@ INSTANTIATE_TEST_SUITE_P(Endpoints, JoinTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "ByteStream" : "Messages"; });
 
 TEST_P(JoinTest, BinaryMessagesQueuedBehindASlowClient) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // before connect: a small window
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(server_->port());
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int fd = connectTo(server_->port(), 4096);
   std::string req = upgradeRequest("");
   ASSERT_GT(::write(fd, req.data(), req.size()), 0);
   std::string resp = readUntil(fd, [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; });
