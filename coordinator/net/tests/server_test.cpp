@@ -223,20 +223,13 @@ TEST_F(ServerTest, WebSocketMessageAndCloseCode) {
 }
 
 /// Reads WebSocket messages (server frames: unmasked, maybe fragmented) until `bytes` payload
-/// bytes arrived or 10 s pass; returns each message's payload.
+/// bytes arrived or readUntil's deadline passes; returns each message's payload.
 std::vector<std::string> readMessages(int fd, size_t bytes) {
   std::vector<std::string> messages;
-  std::string data, current;
+  std::string current;
   size_t got = 0, pos = 0;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (got < bytes && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    char buf[65536];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    for (;;) {  // every whole frame in data
+  readUntil(fd, [&](const std::string& data) {
+    for (;;) {  // every whole frame not parsed yet
       if (data.size() - pos < 2) break;
       const auto b0 = static_cast<uint8_t>(data[pos]), b1 = static_cast<uint8_t>(data[pos + 1]);
       size_t len = b1 & 0x7f, head = 2;
@@ -256,7 +249,8 @@ std::vector<std::string> readMessages(int fd, size_t bytes) {
       pos += head + len;
       if (b0 & 0x80) messages.push_back(std::move(current)), current.clear();
     }
-  }
+    return got >= bytes;
+  });
   return messages;
 }
 
