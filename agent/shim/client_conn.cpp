@@ -68,8 +68,7 @@ void ClientConn::queueOutput(std::string_view payload) {
   if (!out_.empty() && (out_.size() > 1 || head_offset_ == 0)) {
     Entry& last = out_.back();
     const size_t joined = last.bytes.size() - kFrameHeaderBytes + payload.size();
-    if (last.output && static_cast<FrameType>(last.bytes[0]) == FrameType::kOutput &&
-        joined <= kOutputChunkBytes) {
+    if (last.output && joined <= kOutputChunkBytes) {  // output entries are OUTPUT frames
       last.bytes.append(payload);
       setFramePayloadSize(last.bytes, joined);
       queued_output_ += payload.size();

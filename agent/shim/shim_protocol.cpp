@@ -29,6 +29,14 @@ Result<json> parseObject(std::string_view payload, std::string_view what) {
   return j;
 }
 
+// The big-endian u32 payload length after a frame header's type byte.
+void putPayloadSize(char* header, size_t payload_size) {
+  const auto n = static_cast<uint32_t>(payload_size);
+  header[1] = static_cast<char>(n >> 24);
+  header[2] = static_cast<char>(n >> 16);
+  header[3] = static_cast<char>(n >> 8);
+  header[4] = static_cast<char>(n);
+}
 }  // namespace
 
 std::string dumpJson(const nlohmann::json& j) {
@@ -75,20 +83,14 @@ std::string_view frameTypeName(FrameType type) {
 }
 
 void appendFrame(std::string& out, FrameType type, std::string_view payload) {
-  auto n = static_cast<uint32_t>(payload.size());
-  char header[kFrameHeaderBytes] = {static_cast<char>(type), static_cast<char>(n >> 24),
-                                    static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                                    static_cast<char>(n)};
-  out.append(header, kFrameHeaderBytes);
+  const size_t at = out.size();
+  out.append(kFrameHeaderBytes, static_cast<char>(type));
   out.append(payload);
+  putPayloadSize(&out[at], payload.size());
 }
 
 void setFramePayloadSize(std::string& frame, size_t payload_size) {
-  const auto n = static_cast<uint32_t>(payload_size);
-  frame[1] = static_cast<char>(n >> 24);
-  frame[2] = static_cast<char>(n >> 16);
-  frame[3] = static_cast<char>(n >> 8);
-  frame[4] = static_cast<char>(n);
+  putPayloadSize(frame.data(), payload_size);
 }
 
 Result<std::string> encodeFrame(FrameType type, std::string_view payload) {

@@ -33,7 +33,6 @@ std::string methodOf(lws* wsi) {
   return "OTHER";
 }
 
-
 }  // namespace
 
 int LwsTransport::clientCallback(lws* wsi, lws_callback_reasons reason, void*, void* in,
