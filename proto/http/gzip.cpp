@@ -1,9 +1,11 @@
 #include "proto/http/gzip.h"
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 namespace zlh::proto::http {
 namespace {
@@ -62,53 +64,50 @@ bool acceptsGzip(std::string_view header) {
   return star > 0;
 }
 
-namespace {
-// windowBits 15 + 16: a gzip header and trailer; level 1: the text is small and repetitive,
-// higher levels cost CPU for a few percent.
-bool init(z_stream& z) {
-  return deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-}
+struct GzipEncoder::State {
+  isal_zstream stream;                               // 82 KB: history window and hash table
+  std::vector<uint8_t> level_buf{std::vector<uint8_t>(ISAL_DEF_LVL1_SMALL)};  // 86 KB tokens
+};
 
-bool run(z_stream& z, std::string_view data, std::string& out) {
-  out.resize(deflateBound(&z, uLong(data.size())));
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = uInt(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(rc == Z_STREAM_END ? z.total_out : 0);
-  return rc == Z_STREAM_END;
-}
-}  // namespace
+GzipEncoder::GzipEncoder() = default;
+GzipEncoder::~GzipEncoder() = default;
 
 bool gzipCompress(std::string_view data, std::string& out) {
-  z_stream z{};
-  if (!init(z)) return false;
-  const bool ok = run(z, data, out);
-  deflateEnd(&z);
-  return ok;
+  GzipEncoder encoder;
+  return encoder.compress(data, out);
 }
 
-GzipEncoder::~GzipEncoder() {
-  if (auto* z = static_cast<z_stream*>(stream_)) {
-    deflateEnd(z);
-    delete z;
-  }
-}
-
+// Level 1: the text is small and repetitive; higher levels cost CPU for a few percent.
 bool GzipEncoder::compress(std::string_view data, std::string& out) {
-  auto* z = static_cast<z_stream*>(stream_);
-  if (!z) {
-    z = new z_stream{};
-    if (!init(*z)) {
-      delete z;
-      return false;
+  if (!state_) state_ = std::make_unique<State>();
+  isal_zstream& s = state_->stream;
+  isal_deflate_init(&s);
+  s.level = 1;
+  s.level_buf = state_->level_buf.data();
+  s.level_buf_size = uint32_t(state_->level_buf.size());
+  s.gzip_flag = IGZIP_GZIP;
+  s.end_of_stream = 1;
+  s.flush = NO_FLUSH;
+  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(data.data()));
+  s.avail_in = uint32_t(data.size());
+  // Text compresses several times over; incompressible input needs stored blocks (5 bytes per
+  // 64 KiB) plus the gzip header and trailer, and the loop grows the buffer if ever short.
+  out.resize(data.size() + data.size() / 8 + 64);
+  size_t written = 0;
+  for (;;) {
+    s.next_out = reinterpret_cast<uint8_t*>(out.data()) + written;
+    s.avail_out = uint32_t(out.size() - written);
+    if (isal_deflate(&s) != COMP_OK) break;
+    written = out.size() - s.avail_out;
+    if (s.internal_state.state == ZSTATE_END) {
+      out.resize(written);
+      return true;
     }
-    stream_ = z;
-  } else if (deflateReset(z) != Z_OK) {
-    return false;
+    if (s.avail_out != 0) break;  // stopped short of the end with room left: not expected
+    out.resize(out.size() * 2);
   }
-  return run(*z, data, out);
+  out.clear();
+  return false;
 }
 
 }  // namespace zlh::proto::http

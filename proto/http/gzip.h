@@ -1,8 +1,9 @@
 #pragma once
 // gzip for HTTP response bodies, shared by the agent's and the coordinator's /metrics: Debian's
 // libwebsockets 4.1.6 has no HTTP stream compression (FIELD-NOTES.md), so a body is compressed
-// whole with zlib before it is handed to the transport. /metrics text compresses ~5-10x. Also the
+// whole with ISA-L's igzip before it is handed to the transport. /metrics text compresses ~5-10x. Also the
 // Accept-Encoding negotiation (RFC 9110 section 12.5.3) that decides whether to use it.
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,22 +14,24 @@ namespace zlh::proto::http {
 /// case-insensitive; an empty header allows only identity.
 bool acceptsGzip(std::string_view accept_encoding);
 
-/// gzip (RFC 1952) of `data` at a fast level; false only if zlib fails.
+/// gzip (RFC 1952) of `data` at a fast level; false only if the compressor fails.
 bool gzipCompress(std::string_view data, std::string& out);
 
-/// The same, keeping zlib's state (~260 KB, allocated at the first use) between calls: a
-/// deflateReset() instead of deflateInit2()/deflateEnd() halves the CPU of gzipping a scrape
-/// (~100 instead of ~200 us for 30 KB here), most of which was mapping and zeroing that state.
+/// The same, keeping the compressor's state (~170 KB, allocated at the first use) between calls,
+/// so a scrape neither maps nor zeroes it. igzip level 1 gzips a 30 KB scrape in ~30 us where
+/// zlib level 1 took ~67 us (with its state reused; ~200 us without) and its output is a little
+/// smaller (docs/benchmarks.md, "Metrics").
 class GzipEncoder {
  public:
-  GzipEncoder() = default;
+  GzipEncoder();
   ~GzipEncoder();
   GzipEncoder(const GzipEncoder&) = delete;
   GzipEncoder& operator=(const GzipEncoder&) = delete;
   bool compress(std::string_view data, std::string& out);
 
  private:
-  void* stream_ = nullptr;  // z_stream*, kept out of this header
+  struct State;  // ISA-L's stream and level buffer, kept out of this header
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace zlh::proto::http
