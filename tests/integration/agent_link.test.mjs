@@ -1,5 +1,6 @@
 // The agent link end to end with the real binaries (issue: foundation, acceptance "Integration").
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { metricValue, sleep, waitFor } from '../lib/harness.mjs';
 import { Agent, Coordinator, waitNodeStatus } from '../lib/zlh.mjs';
@@ -157,6 +158,35 @@ describe('agent link', () => {
     assert.equal((await coord.node(node.id)).status, 'online');
     await first.kill();
     await second.kill();
+  });
+
+  test('sockets numbered past the agent\'s socket table: it links and serves; past 256 clients, the rest wait and are then served', async () => {
+    const node = await coord.addNode('n-fds');
+    const agent = await newAgent({ nodeId: node.id, token: node.token });
+    await agent.start({ extraFds: 300 });  // its own sockets are numbered above 300
+    await waitNodeStatus(coord, node.id, 'online');
+    const socks = [], answered = [];
+    const healthz = () => new Promise((resolve, reject) => {
+      const s = net.connect(agent.metricsPort, '127.0.0.1', () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+      socks.push(s);
+      let data = '';
+      s.on('data', (d) => { data += d; if (data.includes('}')) { answered.push(s); resolve(data); } });
+      s.on('error', reject);
+      s.on('close', () => reject(new Error(`closed before an answer: ${JSON.stringify(data)}`)));
+    });
+    try {
+      const answers = Array.from({ length: 300 }, healthz);
+      await waitFor('the socket table full', () => answered.length >= 240, { timeoutMs: 10000 });
+      // A window to see that no more are answered while all 300 stay open (a table sized by the
+      // fd ulimit, 20,000 here, would answer them all at once).
+      await sleep(300);
+      assert.ok(answered.length < 256, `${answered.length} answered at once: the agent holds at most 256 sockets`);
+      for (const s of answered.slice(0, 60)) s.destroy();
+      for (const d of await Promise.all(answers)) assert.match(d, /^HTTP\/1\.1 200 /);
+      assert.equal(metricValue(await agent.metrics(), 'zlh_agent_link_up'), 1);
+    } finally {
+      for (const s of socks) s.destroy();
+    }
   });
 });
 

@@ -71,13 +71,16 @@ export async function withLogTails(procs, fn, lines = 40) {
   }
 }
 
-/** A spawned process whose output goes to a log file; recorded so scripts/test can end it. */
+/** A spawned process whose output goes to a log file; recorded so scripts/test can end it.
+ * `extraFds` more copies of the log fd are inherited as fds 3, 4, ...: the process's own fds
+ * then get numbers above them. */
 export class Proc {
-  constructor(name, cmd, args, { cwd, env, logDir } = {}) {
+  constructor(name, cmd, args, { cwd, env, logDir, extraFds = 0 } = {}) {
     this.name = name;
     this.logPath = path.join(logDir ?? os.tmpdir(), `${name}-${Date.now()}.log`);
     const log = fs.openSync(this.logPath, 'a');
-    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+    const stdio = ['ignore', log, log, ...Array(extraFds).fill(log)];
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio });
     fs.closeSync(log);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {

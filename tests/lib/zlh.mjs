@@ -126,8 +126,9 @@ export class Agent {
     return a;
   }
 
-  async start() {
-    this.proc = new Proc('agent', AGENT_BIN, ['--config', this.configPath], { logDir: this.dir });
+  /** `extraFds`: inherited fds the agent starts with (Proc). */
+  async start({ extraFds = 0 } = {}) {
+    this.proc = new Proc('agent', AGENT_BIN, ['--config', this.configPath], { logDir: this.dir, extraFds });
     await waitFor('agent /healthz', async () => {
       if (!this.proc.running) throw new Error(`agent exited: ${this.proc.log().slice(-2000)}`);
       return (await http('GET', `${this.metricsUrl}/healthz`, { timeoutMs: 1000 })).status === 200;

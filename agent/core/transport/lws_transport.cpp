@@ -74,6 +74,7 @@ sdk::Status LwsTransport::init() {
   ci.user = this;
   ci.timeout_secs = 10;
   ci.connect_timeout_secs = 10;
+  ci.fd_limit_per_thread = kMaxSockets;
   ctx_ = lws_create_context(&ci);
   if (!ctx_) return sdk::makeError(sdk::ErrorCode::kInternal, "cannot create the network context");
 

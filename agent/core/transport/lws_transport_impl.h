@@ -22,6 +22,14 @@ namespace zlh::agent::core::transport_detail {
 /// this size.
 constexpr size_t kTxPacketBytes = 64 * 1024;
 
+/// The most sockets the agent's lws context holds at once: the link, the listeners, lws's cancel
+/// pipe and the /metrics and /healthz clients. Without a limit lws sizes two tables by the fd
+/// ulimit (8 bytes a slot each, and it writes every slot): 320 KB of private memory at a ulimit
+/// of 20,000 and 1 MB under the unit's LimitNOFILE=65536. With it lws finds a socket's
+/// connection by a scan of this many slots, whatever the socket's fd number. A client beyond the
+/// limit waits in the listen backlog until another leaves (integration test "sockets numbered").
+constexpr unsigned kMaxSockets = 256;
+
 struct DialCmd {
   uint64_t link;
 };
