@@ -17,10 +17,10 @@ bool acceptsGzip(std::string_view accept_encoding);
 /// gzip (RFC 1952) of `data` at a fast level; false only if the compressor fails.
 bool gzipCompress(std::string_view data, std::string& out);
 
-/// The same, keeping the compressor's state (~170 KB, allocated at the first use) between calls,
-/// so a scrape neither maps nor zeroes it. igzip level 1 gzips a 30 KB scrape in ~30 us where
-/// zlib level 1 took ~67 us (with its state reused; ~200 us without) and its output is a little
-/// smaller (docs/benchmarks.md, "Metrics").
+/// The same, keeping the compressor's state (82 KB, allocated at the first use) between calls, so
+/// a scrape neither maps nor zeroes it. igzip level 0 gzips a 30 KB scrape to 6.4 KB in ~22 us
+/// where zlib level 1 took ~67 us for 5.7 KB (with its 260 KB state reused; ~200 us without):
+/// docs/benchmarks.md, "Metrics".
 class GzipEncoder {
  public:
   GzipEncoder();
