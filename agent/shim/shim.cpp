@@ -148,6 +148,7 @@ int Shim::pollTimeoutMs() const {
   if (phase_ == Phase::kRunning && kill_at_) consider(*kill_at_);
   if (phase_ == Phase::kDraining) consider(std::min(drain_until_, drain_idle_until_));
   if (phase_ == Phase::kFinishing) consider(flush_until_);
+  if (auto held = hold_.deadline()) consider(*held);
   return next ? msUntil(*next) : -1;
 }
 
@@ -180,6 +181,7 @@ void Shim::onSignal() {
 
 void Shim::onTimers() {
   auto now = Clock::now();
+  releaseHeldOutput(false);
   if (phase_ == Phase::kRunning && kill_at_ && now >= *kill_at_) {
     log::warn("child did not stop within the grace period: SIGKILL");
     signalChildGroup(SIGKILL);
@@ -235,6 +237,7 @@ int Shim::run() {
 }
 
 void Shim::cleanup() {
+  releaseHeldOutput(true);  // to the console log
   clients_.clear();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;

@@ -16,6 +16,7 @@
 #include "agent/shim/client_conn.h"
 #include "agent/shim/exit_record.h"
 #include "agent/shim/line_tail.h"
+#include "agent/shim/output_hold.h"
 #include "agent/shim/rotating_file.h"
 #include "agent/shim/shim_protocol.h"
 #include "agent/shim/spec.h"
@@ -61,7 +62,12 @@ class Shim {
   void cleanup();
   // shim_io.cpp: PTY and clients
   void readMaster();
+  /// Output read from the PTY: through hold_ to deliverOutput.
   void onOutput(std::string_view bytes);
+  /// Delivers held output that is due (all of it with `force`).
+  void releaseHeldOutput(bool force);
+  /// Scrollback, console log, tail and clients get `bytes`.
+  void deliverOutput(std::string_view bytes);
   void writeInput();
   void acceptClients();
   void readClient(ClientConn& client);
@@ -90,6 +96,7 @@ class Shim {
   bool console_failing_ = false;
   LineTail tail_;
   uint64_t output_bytes_ = 0;
+  OutputHold hold_;
   std::string pending_input_;
 
   Cgroup cgroup_;

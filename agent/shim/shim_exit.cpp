@@ -40,6 +40,7 @@ void Shim::checkChild() {
 
 void Shim::finishDrain() {
   if (phase_ != Phase::kDraining) return;
+  releaseHeldOutput(true);  // before EXIT, the exit record's last lines and the byte count
   if (master_fd_ >= 0) ::close(master_fd_);
   master_fd_ = -1;
   master_eof_ = true;

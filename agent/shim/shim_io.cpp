@@ -46,6 +46,14 @@ void Shim::readMaster() {
 }
 
 void Shim::onOutput(std::string_view bytes) {
+  if (auto now = hold_.add(bytes, Clock::now()); !now.empty()) deliverOutput(now);
+}
+
+void Shim::releaseHeldOutput(bool force) {
+  if (auto due = hold_.due(Clock::now(), force); !due.empty()) deliverOutput(due);
+}
+
+void Shim::deliverOutput(std::string_view bytes) {
   output_bytes_ += bytes.size();
   ring_.append(bytes);
   tail_.feed(bytes);

@@ -54,6 +54,7 @@ void readInto(ShimClient& client, Seen& seen, const std::function<bool(const See
     switch (frame->type) {
       case FrameType::kOutput:
         (seen.replay_end ? seen.live : seen.replay) += frame->payload;
+        seen.live_frames += seen.replay_end ? 1 : 0;
         break;
       case FrameType::kReplayEnd:
         seen.replay_end = true;

@@ -53,6 +53,36 @@ TEST(ShimProcess, ReplayThenLiveInputAndCleanExit) {
   EXPECT_FALSE(fs::exists(h.path("socket") + ".lock"));
 }
 
+TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
+  // 300 KB of base64 (400,000 bytes in 5,264 lines of 76, each ending \r\n on the PTY): less
+  // than a client's 1 MiB output limit, so nothing is dropped however the client keeps up.
+  ShimHarness h({"/bin/sh", "-c",
+                 "read x; head -c 300000 /dev/zero | base64; echo BURST-END; read y; "
+                 "echo \"got $y\"; read z"});
+  ASSERT_TRUE(h.startForeground());
+  auto client = h.connect();
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client->attach(true).ok());
+  Seen seen;
+  readInto(*client, seen, [](const Seen& s) { return s.replay_end; }, 10s);
+  ASSERT_TRUE(client->input("go\n").ok());
+  readInto(*client, seen, [](const Seen& s) { return contains(s.live, "BURST-END"); }, 30s);
+  ASSERT_TRUE(contains(seen.live, "BURST-END")) << seen.live.size();
+  EXPECT_EQ(seen.dropped, 0u);
+  const size_t start = seen.live.find("AAAA"), end = seen.live.find("BURST-END");
+  ASSERT_NE(start, std::string::npos);
+  const std::string burst = seen.live.substr(start, end - start);
+  const std::string line = std::string(76, 'A') + "\r\n";
+  EXPECT_EQ(burst.size(), 400'000 + 5'264 * 2);  // nothing lost or repeated
+  for (size_t at = 0; at + line.size() <= burst.size(); at += line.size())
+    ASSERT_EQ(burst.compare(at, line.size(), line), 0) << "out of order at " << at;
+  ASSERT_TRUE(client->input("short\n").ok());
+  readInto(*client, seen, [](const Seen& s) { return contains(s.live, "got short"); }, 10s);
+  EXPECT_TRUE(contains(seen.live, "got short"));
+  EXPECT_TRUE(waitFor([&] { return contains(h.consoleLog(), "got short"); }, 10s));
+  EXPECT_TRUE(contains(h.consoleLog(), "BURST-END"));
+}
+
 TEST(ShimProcess, SocketIsPrivateAndStatusDescribesTheInstance) {
   ShimHarness h({"sleep", "1000"});
   h.spec()["env"]["FOO"] = "bar";
