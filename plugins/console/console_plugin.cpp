@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "plugins/console/factory.h"
@@ -104,7 +105,15 @@ class ConsoleSession final : public sdk::StreamHandler {
   static constexpr size_t kRecentBytes = 16 * 1024;
 
   void output(std::string_view chunk) {
-    if (recent_.empty() && skipped_ == 0 && channel_->write(chunk)) return;
+    if (recent_.empty() && skipped_ == 0) {
+      // What fits in the channel's queue goes; only the rest can be skipped. (The shim hands
+      // on floods in chunks of up to 64 KiB: refusing a whole chunk would skip 48 KiB of it
+      // for want of a few bytes of room.)
+      const size_t queued = std::min(channel_->queued(), sdk::kStreamQueueBytes);
+      const size_t fits = std::min(chunk.size(), sdk::kStreamQueueBytes - queued);
+      if (fits > 0 && channel_->write(chunk.substr(0, fits))) chunk.remove_prefix(fits);
+      if (chunk.empty()) return;
+    }
     keep(chunk);
     flushSkipped();
   }

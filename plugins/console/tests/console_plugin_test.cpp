@@ -18,23 +18,28 @@ namespace sdk = agent::sdk;
 using nlohmann::json;
 
 /// A stream channel whose peer never grants more than `capacity` queued bytes (0 = unbounded).
+/// With `queue`, it is the real channel's queue instead: bytes written and not yet `sent`, at most
+/// sdk::kStreamQueueBytes.
 struct FakeChannel : sdk::StreamChannel {
   explicit FakeChannel(size_t capacity = 0) : capacity(capacity) {}
   bool write(std::string_view b) override {
-    if (closed || (capacity && got.size() + b.size() > capacity)) {
+    if (closed || (capacity && got.size() + b.size() > capacity) ||
+        (queue && queued() + b.size() > sdk::kStreamQueueBytes)) {
       ++refused;
       return false;
     }
     got.append(b);
     return true;
   }
-  size_t queued() const override { return 0; }
+  size_t queued() const override { return queue ? got.size() - sent : 0; }
   void close(std::optional<sdk::Error> e) override {
     closed = true;
     error = std::move(e);
   }
   bool ended() const override { return closed; }
   size_t capacity;
+  bool queue = false;
+  size_t sent = 0;
   std::string got;
   int refused = 0;  // writes that did not fit
   bool closed = false;
@@ -137,6 +142,25 @@ TEST_F(ConsoleTest, ASlowViewerSkipsOutputWithANoticeAndTheFastOneGetsEverything
   sdk::MetricsWriter m;
   plugin_.collectMetrics(m);
   EXPECT_NE(m.text().find("zlh_console_viewers 2"), std::string::npos) << m.text();
+}
+
+TEST_F(ConsoleTest, ABigChunkFillsTheRoomLeftAndOnlyTheRestWaits) {
+  auto ch = std::make_shared<FakeChannel>();
+  ch->queue = true;
+  auto h = open(ch);
+  ASSERT_TRUE(h.ok());
+  ctx_.runPending();
+  const std::string first(sdk::kStreamQueueBytes - 8 * 1024, 'a'), chunk(64 * 1024, 'b');
+  ctx_.fakeSupervisor().pushOutput("mc-1", first);
+  ctx_.fakeSupervisor().pushOutput("mc-1", chunk);  // 8 KiB of room: 8 KiB go, 56 KiB wait
+  EXPECT_EQ(ch->got, first + chunk.substr(0, 8 * 1024));
+  ch->sent = ch->got.size();  // credit arrived: the queue is empty
+  (*h)->onWritable();
+  ctx_.fakeSupervisor().pushOutput("mc-1", "c");
+  // The 56 KiB that waited are more than the 16 KiB a lagging viewer is kept: 40 KiB are skipped
+  // and said so (refusing the whole chunk skipped 48 KiB and delivered none of it).
+  const std::string notice = "\r\n[zlh: 40960 bytes of output skipped: this console could not keep up]\r\n";
+  EXPECT_EQ(ch->got, first + chunk.substr(0, 8 * 1024) + notice + std::string(16 * 1024, 'b') + "c");
 }
 
 TEST_F(ConsoleTest, TheLastOutputArrivesThenTheStreamClosesOnExit) {
