@@ -37,6 +37,11 @@ class StreamChannel {
   virtual bool write(std::string_view bytes) = 0;
   /// Bytes queued, not yet sent.
   virtual size_t queued() const = 0;
+  /// The most bytes write() takes now: kStreamQueueBytes less what is queued.
+  size_t room() const {
+    const size_t q = queued();
+    return q < kStreamQueueBytes ? kStreamQueueBytes - q : 0;
+  }
   /// Ends the stream once every queued byte has left: `stream.close` (with `error` if any). The
   /// handler then gets no more calls.
   virtual void close(std::optional<Error> error = std::nullopt) = 0;

@@ -109,8 +109,7 @@ class ConsoleSession final : public sdk::StreamHandler {
       // What fits in the channel's queue goes; only the rest can be skipped. (The shim hands
       // on floods in chunks of up to 64 KiB: refusing a whole chunk would skip 48 KiB of it
       // for want of a few bytes of room.)
-      const size_t queued = std::min(channel_->queued(), sdk::kStreamQueueBytes);
-      const size_t fits = std::min(chunk.size(), sdk::kStreamQueueBytes - queued);
+      const size_t fits = std::min(chunk.size(), channel_->room());
       if (fits > 0 && channel_->write(chunk.substr(0, fits))) chunk.remove_prefix(fits);
       if (chunk.empty()) return;
     }

@@ -19,7 +19,7 @@ class StreamRouter::Channel final : public sdk::StreamChannel {
 
   bool write(std::string_view bytes) override {
     if (ended_ || closing_ || !router_) return false;
-    if (queued() + bytes.size() > sdk::kStreamQueueBytes) return false;
+    if (bytes.size() > room()) return false;
     queue_.append(bytes);
     router_->pump(*this);
     return true;

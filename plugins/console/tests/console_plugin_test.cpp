@@ -23,8 +23,7 @@ using nlohmann::json;
 struct FakeChannel : sdk::StreamChannel {
   explicit FakeChannel(size_t capacity = 0) : capacity(capacity) {}
   bool write(std::string_view b) override {
-    if (closed || (capacity && got.size() + b.size() > capacity) ||
-        (queue && queued() + b.size() > sdk::kStreamQueueBytes)) {
+    if (closed || (capacity && got.size() + b.size() > capacity) || b.size() > room()) {
       ++refused;
       return false;
     }
