@@ -23,22 +23,24 @@ class OutputHold {
   explicit OutputHold(size_t release_bytes = kOutputChunkBytes) : release_bytes_(release_bytes) {}
 
   /// Output read at `now`. Returns what is to be delivered now, in order: `bytes` itself when
-  /// nothing is held and it is short; the held bytes (these included) once they reach
-  /// release_bytes; else nothing. A returned view is valid until the next call.
+  /// nothing is held and it is short; the first release_bytes of the held bytes (these included)
+  /// once that many have gathered, the rest staying held; else nothing. A returned view is valid
+  /// until the next call; none is longer than release_bytes (an OUTPUT frame's 64 KiB).
   std::string_view add(std::string_view bytes, Clock::time_point now);
   /// The held bytes if their time has come by `now` (any time with `force`: before an exit
-  /// or shutdown), else nothing. Valid until the next call.
+  /// or shutdown), else nothing; at most release_bytes at a time (call until it returns
+  /// nothing). Valid until the next call.
   std::string_view due(Clock::time_point now, bool force = false);
   /// When the held bytes are due; nothing while none are held.
   std::optional<Clock::time_point> deadline() const;
 
  private:
-  std::string_view release();
+  std::string_view release(size_t n);
   void dropReleased();
 
   size_t release_bytes_;
   std::string held_;
-  bool released_ = false;  // held_ was handed out: cleared at the next call
+  size_t released_ = 0;  // the front of held_ handed out: erased at the next call
   Clock::time_point due_at_;
 };
 

@@ -50,7 +50,9 @@ void Shim::onOutput(std::string_view bytes) {
 }
 
 void Shim::releaseHeldOutput(bool force) {
-  if (auto due = hold_.due(Clock::now(), force); !due.empty()) deliverOutput(due);
+  const auto now = Clock::now();
+  for (auto due = hold_.due(now, force); !due.empty(); due = hold_.due(now, force))
+    deliverOutput(due);
 }
 
 void Shim::deliverOutput(std::string_view bytes) {

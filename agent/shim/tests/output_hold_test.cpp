@@ -34,14 +34,22 @@ TEST(OutputHold, ABurstIsHeldUntilItsTimeAndWhatFollowsJoinsItInOrder) {
   EXPECT_EQ(hold.add("y", t0 + milliseconds(10)), "y");
 }
 
-TEST(OutputHold, HeldBytesGoOnceTheyReachTheReleaseSize) {
+TEST(OutputHold, HeldBytesGoOnceTheyReachTheReleaseSizeNeverMoreAtATime) {
   OutputHold hold(4096);
   const std::string a(3000, 'a'), b(1500, 'b');
+  const std::string all = a + b;
   EXPECT_EQ(hold.add(a, t0), "");
-  EXPECT_EQ(hold.add(b, t0), a + b);  // 4,500 >= 4,096: at once, before its time
-  EXPECT_FALSE(hold.deadline());
-  EXPECT_EQ(hold.add(b, t0 + milliseconds(1)), "");  // a new burst, with a new deadline
+  // 4,500 >= 4,096: the first 4,096 at once, before their time; the 404 left are a new burst.
+  EXPECT_EQ(hold.add(b, t0 + milliseconds(1)), all.substr(0, 4096));
+  ASSERT_TRUE(hold.deadline());
   EXPECT_EQ(*hold.deadline(), t0 + milliseconds(1) + OutputHold::kHold);
+  EXPECT_EQ(hold.due(t0 + milliseconds(1) + OutputHold::kHold), all.substr(4096));
+  EXPECT_FALSE(hold.deadline());
+  // More than two release sizes held: handed out a release size at a time, in order.
+  EXPECT_EQ(hold.add(std::string(9000, 'c'), t0), std::string(4096, 'c'));
+  EXPECT_EQ(hold.due(t0, true), std::string(4096, 'c'));
+  EXPECT_EQ(hold.due(t0, true), std::string(808, 'c'));
+  EXPECT_EQ(hold.due(t0, true), "");
 }
 
 TEST(OutputHold, ForceHandsOutWhatIsHeldBeforeItsTime) {

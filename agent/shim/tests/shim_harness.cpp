@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -54,7 +55,7 @@ void readInto(ShimClient& client, Seen& seen, const std::function<bool(const See
     switch (frame->type) {
       case FrameType::kOutput:
         (seen.replay_end ? seen.live : seen.replay) += frame->payload;
-        seen.live_frames += seen.replay_end ? 1 : 0;
+        seen.largest_output = std::max(seen.largest_output, frame->payload.size());
         break;
       case FrameType::kReplayEnd:
         seen.replay_end = true;

@@ -28,7 +28,7 @@ std::string readFile(const std::filesystem::path& path);
 struct Seen {
   std::string replay;  // OUTPUT before REPLAY_END
   std::string live;    // OUTPUT after it
-  int live_frames = 0;  // OUTPUT frames after REPLAY_END
+  size_t largest_output = 0;  // the largest OUTPUT frame's payload
   uint64_t dropped = 0;
   int dropped_frames = 0;
   bool replay_end = false;

@@ -76,6 +76,7 @@ TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
   EXPECT_EQ(burst.size(), 400'000 + 5'264 * 2);  // nothing lost or repeated
   for (size_t at = 0; at + line.size() <= burst.size(); at += line.size())
     ASSERT_EQ(burst.compare(at, line.size(), line), 0) << "out of order at " << at;
+  EXPECT_LE(seen.largest_output, kOutputChunkBytes);  // the protocol's bound on OUTPUT frames
   ASSERT_TRUE(client->input("short\n").ok());
   readInto(*client, seen, [](const Seen& s) { return contains(s.live, "got short"); }, 10s);
   EXPECT_TRUE(contains(seen.live, "got short"));
