@@ -74,6 +74,9 @@ class Shim {
   void handleFrame(ClientConn& client, Frame& frame);
   void handleInput(ClientConn& client, std::string_view bytes);
   void sendError(ClientConn& client, ErrorCode code, std::string message, bool close);
+  /// Writes what each client's socket takes now.
+  void writeClients();
+  /// writeClients(), then removes the clients marked closing.
   void flushClients();
   nlohmann::json statusJson() const;
   // shim_exit.cpp: the exit path

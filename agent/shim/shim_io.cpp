@@ -39,7 +39,13 @@ void Shim::readMaster() {
       }
       break;
     }
-    if (len > 0) onOutput(std::string_view(g_buf, len));
+    if (len > 0) {
+      onOutput(std::string_view(g_buf, len));
+      // Clients get each chunk now, not after the last one: while the PTY keeps up with a
+      // flood this loop runs for up to 16 chunks, and queueing them all before one flush made a
+      // client's queue pass its 1 MiB bound (all of it dropped) while its socket sat idle.
+      writeClients();
+    }
     if (again) break;
   }
   if (master_eof_ && phase_ == Phase::kDraining) finishDrain();
@@ -200,10 +206,14 @@ void Shim::handleInput(ClientConn& client, std::string_view bytes) {
   writeInput();
 }
 
-void Shim::flushClients() {
+void Shim::writeClients() {
   for (auto& c : clients_) {
     if (c->wantsWrite() && !c->flush()) c->closing = true;
   }
+}
+
+void Shim::flushClients() {
+  writeClients();
   // A closing client had its one chance to receive the ERROR frame above.
   clients_.erase(
       std::remove_if(clients_.begin(), clients_.end(), [](const auto& c) { return c->closing; }),

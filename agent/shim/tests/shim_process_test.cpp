@@ -84,6 +84,30 @@ TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
   EXPECT_TRUE(contains(h.consoleLog(), "BURST-END"));
 }
 
+TEST(ShimProcess, AClientThatKeepsUpLosesNothingInALongFlood) {
+  // 40 MB of base64 as fast as the child can print, a client reading all the time: the shim
+  // hands each chunk on as it reads it. (It once queued up to 16 chunks per wakeup before
+  // writing any, which passed the 1 MiB bound and dropped a whole MiB whenever the PTY kept up.)
+  ShimHarness h({"/bin/sh", "-c",
+                 "read x; head -c 30000000 /dev/zero | base64; echo FLOOD-END; read y"});
+  ASSERT_TRUE(h.startForeground());
+  auto client = h.connect();
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client->attach(true).ok());
+  Seen seen;
+  readInto(*client, seen, [](const Seen& s) { return s.replay_end; }, 10s);
+  ASSERT_TRUE(client->input("go\n").ok());
+  auto ended = [](const Seen& s) {
+    const size_t tail = std::min<size_t>(s.live.size(), kOutputChunkBytes + 16);
+    return s.live.find("FLOOD-END", s.live.size() - tail) != std::string::npos;
+  };
+  readInto(*client, seen, ended, 60s);
+  ASSERT_TRUE(ended(seen)) << seen.live.size();
+  EXPECT_EQ(seen.dropped, 0u);
+  const size_t lines = 40'000'000 / 76 + 1;  // the last line is shorter
+  EXPECT_EQ(seen.live.find("FLOOD-END") - seen.live.find("AAAA"), 40'000'000 + lines * 2);
+}
+
 TEST(ShimProcess, SocketIsPrivateAndStatusDescribesTheInstance) {
   ShimHarness h({"sleep", "1000"});
   h.spec()["env"]["FOO"] = "bar";
