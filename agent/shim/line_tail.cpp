@@ -1,5 +1,7 @@
 #include "agent/shim/line_tail.h"
 
+#include <string.h>
+
 #include <algorithm>
 
 namespace zlh::agent::shim {
@@ -33,7 +35,27 @@ namespace {
 inline bool plain(unsigned char u) { return (u >= 0x20 && u != 0x7f) || u == '\t'; }
 }  // namespace
 
+size_t LineTail::skippable(std::string_view bytes) const {
+  if (state_ != State::kText) return 0;
+  // The (max_lines_ + 1)th newline from the end: the lines after it evict every older one.
+  const char* end = bytes.data() + bytes.size();
+  for (size_t found = 0; found <= max_lines_; ++found) {
+    const void* nl = ::memrchr(bytes.data(), '\n', static_cast<size_t>(end - bytes.data()));
+    if (nl == nullptr) return 0;
+    end = static_cast<const char*>(nl);
+  }
+  const size_t skip = static_cast<size_t>(end - bytes.data()) + 1;
+  // Only text before it: the state there is text, and every newline in it ended a line.
+  return ::memchr(bytes.data(), '\x1b', skip) == nullptr ? skip : 0;
+}
+
 void LineTail::feed(std::string_view bytes) {
+  if (size_t skip = skippable(bytes); skip > 0) {
+    // A flood: what a walk through the skipped bytes would leave behind is evicted by the
+    // max_lines_ lines that follow them, except the unterminated line they would have built.
+    current_.clear();
+    bytes.remove_prefix(skip);
+  }
   const char* p = bytes.data();
   const char* const end = p + bytes.size();
   while (p < end) {
