@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "agent/core/transport/lws_transport_impl.h"
+#include "agent/core/transport/ws_client_frame.h"
 
 namespace zlh::agent::core::transport_detail {
 namespace {
@@ -145,11 +146,13 @@ int LwsTransport::onClientWritable(ClientLink& l, lws* wsi) {
   }
   if (l.out.empty()) return 0;
   const auto& [msg, binary] = l.out.front();
-  wbuf_.resize(LWS_PRE + msg.size());
-  std::memcpy(wbuf_.data() + LWS_PRE, msg.data(), msg.size());
-  int n = lws_write(wsi, wbuf_.data() + LWS_PRE, msg.size(),
-                    binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-  if (n < int(msg.size())) return -1;
+  // The frame is ours (ws_client_frame.h); lws sends it as raw bytes, buffering what the socket
+  // does not take and sending nothing else on this connection before the rest.
+  unsigned char key[4];
+  if (lws_get_random(lws_get_context(wsi), key, sizeof(key)) != sizeof(key)) return -1;
+  wbuf_.resize(LWS_PRE + clientFrameHeaderSize(msg.size()) + msg.size());
+  const size_t frame = writeClientFrame(wbuf_.data() + LWS_PRE, binary, msg, key);
+  if (lws_write(wsi, wbuf_.data() + LWS_PRE, frame, LWS_WRITE_HTTP) < int(frame)) return -1;
   l.out.pop_front();
   if (wbuf_.capacity() > 256 * 1024) std::vector<unsigned char>().swap(wbuf_);
   if (!l.out.empty()) lws_callback_on_writable(wsi);
