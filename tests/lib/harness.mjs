@@ -2,6 +2,7 @@
 // polling with deadlines, and every spawned process ended (and recorded for scripts/test).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,7 +130,7 @@ export function run(cmd, args, { env, cwd, timeoutMs = 30000 } = {}) {
 }
 
 /** HTTP with JSON: {status, headers, body (parsed JSON or text)}. */
-export async function http(method, url, { token, body, headers = {}, timeoutMs = 10000 } = {}) {
+export async function http(method, url, { token, body, headers = {}, timeoutMs = 10000, ca } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   let payload;
@@ -137,11 +138,28 @@ export async function http(method, url, { token, body, headers = {}, timeoutMs =
     payload = typeof body === 'string' ? body : JSON.stringify(body);
     h['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method, headers: h, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+  const res = ca ? await httpsWithCa(method, url, h, payload, timeoutMs, ca)
+    : await fetch(url, { method, headers: h, body: payload, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let parsed = text;
   try { parsed = JSON.parse(text); } catch {}
   return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** One HTTPS request verified against `ca` (PEM), which fetch cannot take; shaped like fetch's. */
+function httpsWithCa(method, url, headers, payload, timeoutMs, ca) {
+  return new Promise((ok, fail) => {
+    const req = https.request(url, { method, headers, ca, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode, headers: new Headers(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+        text: async () => Buffer.concat(chunks).toString() }));
+      res.on('error', fail);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out after ${timeoutMs} ms`)));
+    req.on('error', fail);
+    req.end(payload);
+  });
 }
 
 /** Parses Prometheus text into [{name, labels, value}]. */

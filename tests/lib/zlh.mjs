@@ -11,11 +11,11 @@ export class Coordinator {
   /** Creates a config and database in a temp dir (init), without starting the server.
    *  databaseUrl: another database (e.g. postgresql://...) instead of a SQLite file there.
    *  agents: [agents] settings over the defaults (e.g. a short link_timeout_s). */
-  static async create({ extraToml = '', databaseUrl, agents = {} } = {}) {
+  static async create({ extraToml = '', databaseUrl, agents = {}, tls } = {}) {
     // Placement reserves 1024 MB per instance by default: tests and benchmarks that make dozens
     // of instances on one machine reserve little instead, unless they set [placement] themselves.
     if (!/^\[placement\]/m.test(extraToml)) extraToml += '\n[placement]\ndefault_memory_mb = 16\ndefault_disk_mb = 16\n';
-    const c = await Coordinator.#configure({ extraToml, agents,
+    const c = await Coordinator.#configure({ extraToml, agents, tls,
       databaseUrl: (dir) => databaseUrl ?? `sqlite://${path.join(dir, 'zlh.db')}` });
     const r = await c.cli(['init', '--json']);
     if (r.code !== 0) throw new Error(`init failed (${r.code}): ${r.stderr}`);
@@ -31,18 +31,22 @@ export class Coordinator {
     return c;
   }
 
-  static async #configure({ extraToml, agents, databaseUrl }) {
+  /** tls: {cert, key, ca} (PEM file paths): the server speaks TLS with cert and key; the test's
+   *  own requests verify it against ca. */
+  static async #configure({ extraToml, agents, databaseUrl, tls }) {
     const c = new Coordinator();
     c.dir = tempDir('zlh-coord-');
     c.port = await freePort();
-    c.url = `http://127.0.0.1:${c.port}`;
+    c.url = `${tls ? 'https' : 'http'}://127.0.0.1:${c.port}`;
+    c.ca = tls ? fs.readFileSync(tls.ca) : undefined;
     c.configPath = path.join(c.dir, 'coordinator.toml');
     c.extraToml = extraToml;
     c.agents = agents;
     c.databaseUrl = databaseUrl(c.dir);
     const a = { ping_interval_s: 5, link_timeout_s: 15, job_timeout_s: 10, ...agents };
     fs.writeFileSync(c.configPath, [
-      '[server]', `listen = "127.0.0.1:${c.port}"`, `web_dir = "${path.join(BIN_DIR, '..', 'share', 'zlh-coordinator', 'web')}"`, '',
+      '[server]', `listen = "127.0.0.1:${c.port}"`, `web_dir = "${path.join(BIN_DIR, '..', 'share', 'zlh-coordinator', 'web')}"`,
+      ...(tls ? [`tls_cert = "${tls.cert}"`, `tls_key = "${tls.key}"`] : []), '',
       '[database]', `url = "${c.databaseUrl}"`, '',
       '[agents]', ...Object.entries(a).map(([k, v]) => `${k} = ${v}`), '',
       '[log]', 'level = "debug"', '', extraToml].join('\n'));
@@ -67,20 +71,20 @@ export class Coordinator {
   }
 
   async healthz() {
-    return (await http('GET', `${this.url}/healthz`)).body;
+    return (await http('GET', `${this.url}/healthz`, { ca: this.ca })).body;
   }
 
   async start() {
     this.proc = new Proc('coordinator', COORDINATOR_BIN, ['--config', this.configPath, 'serve'], { logDir: this.dir });
     await waitFor('coordinator /healthz', async () => {
       if (!this.proc.running) throw new Error(`coordinator exited: ${this.proc.log().slice(-2000)}`);
-      return (await http('GET', `${this.url}/healthz`, { timeoutMs: 1000 })).status === 200;
+      return (await http('GET', `${this.url}/healthz`, { timeoutMs: 1000, ca: this.ca })).status === 200;
     });
     return this;
   }
 
   api(method, p, opts = {}) {
-    return http(method, `${this.url}${p}`, { token: this.adminToken, ...opts });
+    return http(method, `${this.url}${p}`, { token: this.adminToken, ca: this.ca, ...opts });
   }
 
   async node(id) {
@@ -106,7 +110,8 @@ process.on('exit', () => {
 
 export class Agent {
   /** Writes agent.toml + node.token (0600) in a temp dir. */
-  static async create({ coordinatorUrl, nodeId, token, backoffInitialMs = 200, backoffMaxMs = 2000, extraToml = '' }) {
+  /** caFile: the PEM file the agent verifies the coordinator's TLS certificate with. */
+  static async create({ coordinatorUrl, nodeId, token, backoffInitialMs = 200, backoffMaxMs = 2000, extraToml = '', caFile }) {
     const a = new Agent();
     agents.add(a);
     a.dir = tempDir('zlh-agent-');
@@ -119,7 +124,8 @@ export class Agent {
     fs.writeFileSync(a.configPath, [
       `node_id = "${nodeId}"`, '',
       '[coordinator]', `url = "${wsUrl}"`, `token_file = "${a.tokenPath}"`,
-      `backoff_initial_ms = ${backoffInitialMs}`, `backoff_max_ms = ${backoffMaxMs}`, '',
+      `backoff_initial_ms = ${backoffInitialMs}`, `backoff_max_ms = ${backoffMaxMs}`,
+      ...(caFile ? [`ca_file = "${caFile}"`] : []), '',
       '[metrics]', `listen = "127.0.0.1:${a.metricsPort}"`, '',
       '[state]', `dir = "${path.join(a.dir, 'state')}"`, `runtime_dir = "${path.join(a.dir, 'run')}"`, '',
       '[log]', 'level = "debug"', '', extraToml].join('\n'));
@@ -183,12 +189,20 @@ export function lifecycleToml({ templatesDir = path.join(SOURCE_DIR, 'plugins/li
 }
 
 /** A started coordinator and one node whose agent (default plugins, lifecycleToml()) is online. */
-export async function startStack({ coordToml = '', agentToml = lifecycleToml(), nodeName = 'test-node', agentOpts = {} } = {}) {
-  const coord = await Coordinator.create({ extraToml: coordToml });
-  await coord.start();
-  const node = await coord.addNode(nodeName);
-  const agent = await Agent.create({ coordinatorUrl: coord.url, nodeId: node.id, token: node.token, extraToml: agentToml, ...agentOpts });
-  await agent.start();
-  await waitNodeStatus(coord, node.id, 'online');
-  return { coord, node, agent };
+export async function startStack({ coordToml = '', agentToml = lifecycleToml(), nodeName = 'test-node', agentOpts = {}, coordOpts = {} } = {}) {
+  const coord = await Coordinator.create({ extraToml: coordToml, ...coordOpts });
+  let agent;
+  try {
+    await coord.start();
+    const node = await coord.addNode(nodeName);
+    agent = await Agent.create({ coordinatorUrl: coord.url, nodeId: node.id, token: node.token, extraToml: agentToml, ...agentOpts });
+    await agent.start();
+    await waitNodeStatus(coord, node.id, 'online');
+    return { coord, node, agent };
+  } catch (e) {
+    // The caller never gets them to stop: their running children would keep the test alive.
+    await agent?.kill();
+    await coord.kill();
+    throw e;
+  }
 }
