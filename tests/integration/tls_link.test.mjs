@@ -68,19 +68,29 @@ describe('agent link over TLS', () => {
     await waitFor('flood stopped', () => /Flood stopped after/.test(text.slice(-4096)), { timeoutMs: 15000 });
     ws.close();
 
-    // Every flood line arrives whole and in order; without a skip notice, none is missing.
-    const lines = text.split(/\r?\n/).filter((l) => l.startsWith('[flood]'));
-    assert.ok(lines.length > 50000, `${lines.length} flood lines`);
-    const skipped = /bytes of output skipped/.test(text);
-    let last = -1;
-    for (const l of lines.slice(0, -1)) {  // the last may be cut by `calm`
+    // Every flood line arrives whole and in order. If the viewer fell behind, output was skipped
+    // (the notice says how much): the line before a notice may be cut there, and numbering
+    // jumps; elsewhere none is missing.
+    const all = text.split(/\r?\n/);
+    const echo = all.findIndex((l) => l.includes('calm'));  // the terminal echoes what we type, mid-line
+    if (echo >= 0) all.length = echo;
+    const notice = (l) => /^\[zlh: \d+ bytes of output skipped/.test(l ?? '');
+    let last = -1, count = 0, jumpAllowed = false;
+    for (let i = 0; i < all.length; i++) {
+      const l = all[i];
+      if (notice(l)) jumpAllowed = true;
+      if (!l.startsWith('[flood]')) continue;
       const m = /^\[flood\] line (\d+) x{60}$/.exec(l);
+      if (!m && notice(all[i + 1])) continue;
       assert.ok(m, `garbled line: ${JSON.stringify(l.slice(0, 100))}`);
       const n = Number(m[1]);
       assert.ok(n > last, `line ${n} after ${last}`);
-      if (!skipped && last >= 0) assert.equal(n, last + 1, 'a line is missing');
+      if (last >= 0 && !jumpAllowed) assert.equal(n, last + 1, 'a line is missing');
       last = n;
+      jumpAllowed = false;
+      count++;
     }
+    assert.ok(count > 50000, `${count} flood lines`);
     // Messages of tens of KiB crossed (the shim's 64 KiB chunks, split by TLS records and
     // the coordinator's fragments as they may be), and the link never dropped.
     assert.ok(largest >= 16 * 1024, `largest message ${largest} bytes`);
