@@ -313,6 +313,10 @@ int Server::Impl::onWsReceive(lws* wsi, const char* in, size_t len) {
     c->rx.clear();
     c->rx_in_progress = true;
     c->rx_binary = lws_frame_is_binary(wsi) != 0;
+    // A frame arrives in pieces of lws's read size: room for all of it at once saves the copies
+    // of growing (most of the coordinator's copying in a console flood).
+    const size_t frame = len + lws_remaining_packet_payload(wsi);
+    if (frame <= options.max_ws_message_bytes) c->rx.reserve(frame);
   }
   if (c->rx.size() + len > options.max_ws_message_bytes) {
     static const char kReason[] = "message too large";
