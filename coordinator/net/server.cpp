@@ -92,10 +92,15 @@ void Server::stop() {
 }
 
 void Server::Impl::push(Command cmd) {
+  bool first;
   {
     std::lock_guard lock(mu);
+    first = commands.empty();
     commands.push_back(std::move(cmd));
   }
+  // The lws thread takes every queued command at once (drainCommands): one wake-up per batch.
+  // A command pushed behind others rides on the wake-up the first one sent.
+  if (!first) return;
   if (lws_context* ctx = context.load()) lws_cancel_service(ctx);
 }
 

@@ -128,7 +128,9 @@ void LwsTransport::push(Command cmd) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
   commands_.push_back(std::move(cmd));
-  lws_cancel_service(ctx_);
+  // drain() takes every queued command at once: one wake-up per batch (a command pushed behind
+  // others rides on the wake-up the first one sent).
+  if (commands_.size() == 1) lws_cancel_service(ctx_);
 }
 
 uint64_t LwsTransport::dial() {
