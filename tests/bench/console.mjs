@@ -2,13 +2,16 @@
 // shim -> agent -> coordinator, and one-byte echo round trips, each beside a raw PTY read in the
 // same run (tests/bench/pty_anchor.py). Usage (from tests/):
 //   ZLH_BIN_DIR=../build/release/bin node bench/console.mjs [--mb 100] [--echoes 2000] [--rounds 3]
+// The echo is measured from the npm ws client and, as players type, from headless Chromium; the
+// browser's anchor is its own round trip to a bare local WebSocket echo server.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { SOURCE_DIR, tempDir, waitFor } from '../lib/harness.mjs';
 import { lifecycleToml, startStack } from '../lib/zlh.mjs';
 import { createInstance, waitInstance } from '../lib/instances.mjs';
+import { launchBrowser } from '../lib/browser.mjs';
 import { Report, cpuTicks, median } from './lib.mjs';
 
 const arg = (name, dflt) => {
@@ -139,6 +142,58 @@ try {
     rep.add(`echo round trip p50 (${ECHOES}${mode})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${raw.p50_ms.toFixed(3)} ms`, (p50 / raw.p50_ms).toFixed(1));
     rep.add(`echo round trip p99 (${ECHOES}${mode})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${raw.p99_ms.toFixed(3)} ms`, (p99 / raw.p99_ms).toFixed(1));
     ws.close();
+  }
+
+  // The same echo as a player's browser does it (it negotiates permessage-deflate), beside the
+  // browser's own floor: a bare ws echo server on loopback, no PTY, no zlh. Interleaved rounds.
+  const echoServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+  await new Promise((ok) => echoServer.on('listening', ok));
+  echoServer.on('connection', (c) => c.on('message', (d) => c.send(d.subarray(1), { binary: true })));
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const browserEcho = (url, n) => page.evaluate(async ({ url, n }) => {
+      const ws = new WebSocket(url, 'zlh.console.v1');
+      ws.binaryType = 'arraybuffer';
+      await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+      let waiter = null, got = '';
+      const dec = new TextDecoder('latin1');
+      ws.onmessage = (e) => {
+        if (typeof e.data === 'string') return;
+        got += dec.decode(e.data);
+        if (waiter && got.includes('x')) { const w = waiter; waiter = null; w(); }
+      };
+      const send = (s) => ws.send(new Uint8Array([0, ...new TextEncoder().encode(s)]));
+      send('\n');  // any answer: the PTY's cat (or the bare server) is there
+      while (got.length === 0) await new Promise((r) => setTimeout(r, 5));
+      const samples = [];
+      for (let i = 0; i < n; i++) {
+        got = '';
+        const echoed = new Promise((ok) => { waiter = ok; });
+        const t0 = performance.now();
+        send('x');
+        await echoed;
+        samples.push(performance.now() - t0);
+      }
+      ws.close();
+      return { samples, extensions: ws.extensions };
+    }, { url, n });
+    const ours = [], bare = [];
+    let extensions = '';
+    for (let r = 0; r < 2; r++) {
+      const t = await coord.api('POST', `/api/v1/instances/${inst.id}/console/tickets`);
+      const o = await browserEcho(t.body.url, ECHOES / 2);
+      ours.push(...o.samples);
+      extensions = o.extensions;
+      bare.push(...(await browserEcho(`ws://127.0.0.1:${echoServer.address().port}`, ECHOES / 2)).samples);
+    }
+    const pct = (a, q) => [...a].sort((x, y) => x - y)[Math.floor(a.length * q)];
+    const label = `Chromium, ${extensions || 'no compression'}`;
+    rep.add(`echo round trip p50 (${ours.length}, ${label})`, `${pct(ours, 0.5).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${pct(bare, 0.5).toFixed(3)} ms`, (pct(ours, 0.5) / pct(bare, 0.5)).toFixed(1));
+    rep.add(`echo round trip p99 (${ours.length}, ${label})`, `${pct(ours, 0.99).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${pct(bare, 0.99).toFixed(3)} ms`, (pct(ours, 0.99) / pct(bare, 0.99)).toFixed(1));
+  } finally {
+    await browser.close();
+    echoServer.close();
   }
 } finally {
   await agent.kill();
