@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "agent/shim/tests/shim_harness.h"
@@ -53,19 +54,27 @@ TEST(ShimProcess, ReplayThenLiveInputAndCleanExit) {
   EXPECT_FALSE(fs::exists(h.path("socket") + ".lock"));
 }
 
+/// Starts the shim, attaches a client, reads to the end of the replay and types "go" (which the
+/// child's `read x` waits for).
+void attachAndGo(ShimHarness& h, std::optional<ShimClient>& client, Seen& seen) {
+  ASSERT_TRUE(h.startForeground());
+  auto connected = h.connect();
+  ASSERT_TRUE(connected.ok());
+  client.emplace(std::move(*connected));
+  ASSERT_TRUE(client->attach(true).ok());
+  readInto(*client, seen, [](const Seen& s) { return s.replay_end; }, 10s);
+  ASSERT_TRUE(client->input("go\n").ok());
+}
+
 TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
   // 300 KB of base64 (400,000 bytes in 5,264 lines of 76, each ending \r\n on the PTY): less
   // than a client's 1 MiB output limit, so nothing is dropped however the client keeps up.
   ShimHarness h({"/bin/sh", "-c",
                  "read x; head -c 300000 /dev/zero | base64; echo BURST-END; read y; "
                  "echo \"got $y\"; read z"});
-  ASSERT_TRUE(h.startForeground());
-  auto client = h.connect();
-  ASSERT_TRUE(client.ok());
-  ASSERT_TRUE(client->attach(true).ok());
+  std::optional<ShimClient> client;
   Seen seen;
-  readInto(*client, seen, [](const Seen& s) { return s.replay_end; }, 10s);
-  ASSERT_TRUE(client->input("go\n").ok());
+  ASSERT_NO_FATAL_FAILURE(attachAndGo(h, client, seen));
   readInto(*client, seen, [](const Seen& s) { return contains(s.live, "BURST-END"); }, 30s);
   ASSERT_TRUE(contains(seen.live, "BURST-END")) << seen.live.size();
   EXPECT_EQ(seen.dropped, 0u);
@@ -90,13 +99,9 @@ TEST(ShimProcess, AClientThatKeepsUpLosesNothingInALongFlood) {
   // writing any, which passed the 1 MiB bound and dropped a whole MiB whenever the PTY kept up.)
   ShimHarness h({"/bin/sh", "-c",
                  "read x; head -c 30000000 /dev/zero | base64; echo FLOOD-END; read y"});
-  ASSERT_TRUE(h.startForeground());
-  auto client = h.connect();
-  ASSERT_TRUE(client.ok());
-  ASSERT_TRUE(client->attach(true).ok());
+  std::optional<ShimClient> client;
   Seen seen;
-  readInto(*client, seen, [](const Seen& s) { return s.replay_end; }, 10s);
-  ASSERT_TRUE(client->input("go\n").ok());
+  ASSERT_NO_FATAL_FAILURE(attachAndGo(h, client, seen));
   auto ended = [](const Seen& s) {
     const size_t tail = std::min<size_t>(s.live.size(), kOutputChunkBytes + 16);
     return s.live.find("FLOOD-END", s.live.size() - tail) != std::string::npos;
