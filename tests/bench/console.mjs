@@ -12,7 +12,7 @@ import { SOURCE_DIR, tempDir, waitFor } from '../lib/harness.mjs';
 import { lifecycleToml, startStack } from '../lib/zlh.mjs';
 import { createInstance, waitInstance } from '../lib/instances.mjs';
 import { launchBrowser } from '../lib/browser.mjs';
-import { Report, cpuTicks, median } from './lib.mjs';
+import { Report, cpuTicks, median, percentile } from './lib.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -137,8 +137,7 @@ try {
       await echoed;
       samples.push(performance.now() - t0);
     }
-    samples.sort((a, b) => a - b);
-    const p50 = median(samples), p99 = samples[Math.floor(samples.length * 0.99)];
+    const p50 = median(samples), p99 = percentile(samples, 0.99);
     rep.add(`echo round trip p50 (${ECHOES}${mode})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${raw.p50_ms.toFixed(3)} ms`, (p50 / raw.p50_ms).toFixed(1));
     rep.add(`echo round trip p99 (${ECHOES}${mode})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${raw.p99_ms.toFixed(3)} ms`, (p99 / raw.p99_ms).toFixed(1));
     ws.close();
@@ -187,10 +186,9 @@ try {
       extensions = o.extensions;
       bare.push(...(await browserEcho(`ws://127.0.0.1:${echoServer.address().port}`, ECHOES / 2)).samples);
     }
-    const pct = (a, q) => [...a].sort((x, y) => x - y)[Math.floor(a.length * q)];
     const label = `Chromium, ${extensions || 'no compression'}`;
-    rep.add(`echo round trip p50 (${ours.length}, ${label})`, `${pct(ours, 0.5).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${pct(bare, 0.5).toFixed(3)} ms`, (pct(ours, 0.5) / pct(bare, 0.5)).toFixed(1));
-    rep.add(`echo round trip p99 (${ours.length}, ${label})`, `${pct(ours, 0.99).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${pct(bare, 0.99).toFixed(3)} ms`, (pct(ours, 0.99) / pct(bare, 0.99)).toFixed(1));
+    rep.add(`echo round trip p50 (${ours.length}, ${label})`, `${percentile(ours, 0.5).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${percentile(bare, 0.5).toFixed(3)} ms`, (percentile(ours, 0.5) / percentile(bare, 0.5)).toFixed(1));
+    rep.add(`echo round trip p99 (${ours.length}, ${label})`, `${percentile(ours, 0.99).toFixed(3)} ms`, 'Chromium to a bare ws echo server', `${percentile(bare, 0.99).toFixed(3)} ms`, (percentile(ours, 0.99) / percentile(bare, 0.99)).toFixed(1));
   } finally {
     await browser.close();
     echoServer.close();

@@ -18,6 +18,8 @@ export function cpuTicks(pid) {
 
 export const MB = (b) => (b / 1048576).toFixed(1) + ' MB';
 export const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+/** The sample at quantile p (0..1) of a, e.g. percentile(latencies, 0.99). */
+export const percentile = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
 
 /** Collects figures beside their anchors; print() ends with the Markdown table for the docs. */
 export class Report {

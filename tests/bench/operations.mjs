@@ -20,7 +20,7 @@ import { WebSocket } from 'ws';
 import { BIN_DIR, http, metricValue, waitFor } from '../lib/harness.mjs';
 import { Agent, Coordinator, lifecycleToml, waitNodeStatus } from '../lib/zlh.mjs';
 import { createInstance } from '../lib/instances.mjs';
-import { Report, median } from './lib.mjs';
+import { Report, median, percentile } from './lib.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,7 +32,6 @@ const CREATES = arg('creates', 500);  // creates in the throughput phase
 const CLIENTS = arg('clients', 32);
 const PG = process.env.ZLH_BENCH_PG_URL || process.env.ZLH_TEST_PG_URL;
 const rep = new Report();
-const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
 
 function psql(sql, url = PG) {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAc', sql], { encoding: 'utf8' }).trim();
@@ -191,8 +190,8 @@ async function engineRun(engine, databaseUrl, bare) {
     console.log(`${engine}: the no-op agent answered ${noop.jobs} job(s)`);
 
     rep.add(`${engine}: POST -> job start, p50 / p99 (${LATENCY} sequential)`,
-      `${median(lat).toFixed(1)} / ${pct(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
-      (pct(lat, 0.99) / 50).toFixed(2));
+      `${median(lat).toFixed(1)} / ${percentile(lat, 0.99).toFixed(1)} ms`, 'goal p99', '50 ms',
+      (percentile(lat, 0.99) / 50).toFixed(2));
     rep.add(`${engine}: operations end to end (${CREATES} creates, ${CLIENTS} clients, ${failed} not succeeded)`,
       `${rate.toFixed(0)} ops/s`, 'bare SQL queue cycle (4 workers)', `${anchor} jobs/s`,
       anchor ? (rate / anchor).toFixed(2) : '-');
