@@ -54,10 +54,9 @@ TEST(ShimProcess, ReplayThenLiveInputAndCleanExit) {
   EXPECT_FALSE(fs::exists(h.path("socket") + ".lock"));
 }
 
-/// Starts the shim, attaches a client, reads to the end of the replay and types "go" (which the
-/// child's `read x` waits for).
+/// Attaches a client to the started shim, reads to the end of the replay and types "go" (which
+/// the child's `read x` waits for).
 void attachAndGo(ShimHarness& h, std::optional<ShimClient>& client, Seen& seen) {
-  ASSERT_TRUE(h.startForeground());
   auto connected = h.connect();
   ASSERT_TRUE(connected.ok());
   client.emplace(std::move(*connected));
@@ -74,6 +73,7 @@ TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
                  "echo \"got $y\"; read z"});
   std::optional<ShimClient> client;
   Seen seen;
+  ASSERT_TRUE(h.startForeground());
   ASSERT_NO_FATAL_FAILURE(attachAndGo(h, client, seen));
   readInto(*client, seen, [](const Seen& s) { return contains(s.live, "BURST-END"); }, 30s);
   ASSERT_TRUE(contains(seen.live, "BURST-END")) << seen.live.size();
@@ -93,24 +93,50 @@ TEST(ShimProcess, ABurstArrivesWholeInOrderAndShortOutputFollows) {
   EXPECT_TRUE(contains(h.consoleLog(), "BURST-END"));
 }
 
-TEST(ShimProcess, AClientThatKeepsUpLosesNothingInALongFlood) {
-  // 40 MB of base64 as fast as the child can print, a client reading all the time: the shim
-  // hands each chunk on as it reads it. (It once queued up to 16 chunks per wakeup before
-  // writing any, which passed the 1 MiB bound and dropped a whole MiB whenever the PTY kept up.)
+/// One flood of 40 MB of base64 (30 MB of zeros) through a fresh shim to a client reading all the
+/// time. Stops at the end marker, or at the first drop. Returns the bytes dropped, and the flood's
+/// length as the client saw it.
+void floodOnce(uint64_t& dropped, size_t& length) {
   ShimHarness h({"/bin/sh", "-c",
                  "read x; head -c 30000000 /dev/zero | base64; echo FLOOD-END; read y"});
   std::optional<ShimClient> client;
   Seen seen;
+  ASSERT_TRUE(h.startForeground());
   ASSERT_NO_FATAL_FAILURE(attachAndGo(h, client, seen));
   auto ended = [](const Seen& s) {
     const size_t tail = std::min<size_t>(s.live.size(), kOutputChunkBytes + 16);
     return s.live.find("FLOOD-END", s.live.size() - tail) != std::string::npos;
   };
-  readInto(*client, seen, ended, 60s);
-  ASSERT_TRUE(ended(seen)) << seen.live.size();
-  EXPECT_EQ(seen.dropped, 0u);
+  readInto(*client, seen, [&](const Seen& s) { return s.dropped > 0 || ended(s); }, 60s);
+  ASSERT_TRUE(seen.dropped > 0 || ended(seen)) << seen.live.size();
+  dropped = seen.dropped;
+  length = seen.live.find("FLOOD-END") - seen.live.find("AAAA");
+}
+
+TEST(ShimProcess, AClientThatKeepsUpLosesNothingInALongFlood) {
+  // The child prints as fast as it can and the client reads all the time: the shim hands each
+  // chunk on as it reads it. (It once queued up to 16 chunks per wakeup before writing any, which
+  // passed the 1 MiB bound and dropped a whole MiB whenever the PTY kept up: with that code back,
+  // three of four runs of this test saw all three floods drop.)
+  // A reader that does not get the CPU for ~40 ms of a flood is behind by design, and a CI machine
+  // took that from this test once (the child leads its own session, so its own scheduler
+  // autogroup, weighed as much as the whole test run). With two busy loops beside it, about one
+  // flood in three dropped. So one of three floods must lose nothing. (Renicing the child's
+  // autogroup kept the reader ahead under load, but slowed the child so much that the old code
+  // passed too.)
   const size_t lines = 40'000'000 / 76 + 1;  // the last line is shorter
-  EXPECT_EQ(seen.live.find("FLOOD-END") - seen.live.find("AAAA"), 40'000'000 + lines * 2);
+  std::string tries;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    uint64_t dropped = 0;
+    size_t length = 0;
+    ASSERT_NO_FATAL_FAILURE(floodOnce(dropped, length));
+    if (dropped == 0) {
+      EXPECT_EQ(length, 40'000'000 + lines * 2);  // nothing lost or repeated
+      return;
+    }
+    tries += " " + std::to_string(dropped);
+  }
+  ADD_FAILURE() << "every flood dropped output (bytes dropped:" << tries << ")";
 }
 
 TEST(ShimProcess, SocketIsPrivateAndStatusDescribesTheInstance) {
