@@ -1,7 +1,8 @@
 #pragma once
 // Private to the transport module: the libwebsockets implementation of Transport. Every lws
 // object is created, used and destroyed on the network thread (after init(), which runs before
-// that thread starts). Other threads only push commands under mu_ and call lws_cancel_service().
+// that thread starts). Other threads only push commands under mu_ and wake that thread with
+// lws_cancel_service() (wake()).
 #include <libwebsockets.h>
 
 #include <atomic>
@@ -98,6 +99,8 @@ class LwsTransport final : public Transport {
   };
 
   void push(Command cmd);
+  /// Wakes the network thread (lws_cancel_service) unless its context is gone.
+  void wake();
   void serviceLoop();
   void drain();
   void handle(DialCmd& c);
@@ -129,6 +132,11 @@ class LwsTransport final : public Transport {
   std::mutex mu_;  // guards commands_ and stopped_
   std::deque<Command> commands_;
   bool stopped_ = false;
+  // The context other threads wake, null once the network thread destroys it. Its own mutex, not
+  // mu_: a woken network thread takes mu_ at once (drain), and would sleep on it while the waker
+  // still held it.
+  std::mutex wake_mu_;
+  lws_context* wake_ctx_ = nullptr;
   std::atomic<uint64_t> next_link_{1};
 
   // Network thread only.
