@@ -219,11 +219,18 @@ int Server::Impl::onHttpWriteable(lws* wsi) {
   Conn* c = findConn(wsi);
   if (!c || !c->response) return 0;
   HttpResponse& r = *c->response;
-  if (!c->headers_written) {
-    unsigned char buf[LWS_PRE + 4096];
-    unsigned char* start = buf + LWS_PRE;
-    unsigned char* p = start;
-    unsigned char* end = buf + sizeof buf - 1;
+  // The headers and the body's first chunk go in one write: one segment and one wake-up of the
+  // client for a small response, and no poll cycle between them. On h1 a headers write is raw
+  // bytes (as in writeWhole()); lws counts only LWS_WRITE_HTTP writes against the length.
+  const bool headers = !c->headers_written;
+  const size_t n = std::min(kTxPacketBytes, r.body.size() - c->body_offset);
+  const bool last = c->body_offset + n == r.body.size();
+  constexpr size_t kHeaderRoom = 4096;
+  std::vector<unsigned char> buf(LWS_PRE + (headers ? kHeaderRoom : 0) + n);
+  unsigned char* const start = buf.data() + LWS_PRE;
+  unsigned char* p = start;
+  if (headers) {
+    unsigned char* end = start + kHeaderRoom;
     bool no_body = r.status == 204 || r.status == 304;
     if (lws_add_http_common_headers(wsi, static_cast<unsigned>(r.status),
                                     no_body ? nullptr : r.content_type.c_str(), r.body.size(), &p,
@@ -240,24 +247,18 @@ int Server::Impl::onHttpWriteable(lws* wsi) {
         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
                                      reinterpret_cast<const unsigned char*>("close"), 5, &p, end))
       return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (lws_finalize_http_header(wsi, &p, end)) return -1;
     c->headers_written = true;
-    if (!r.body.empty()) {
-      lws_callback_on_writable(wsi);
-      return 0;
-    }
-  } else {
-    size_t n = std::min(kTxPacketBytes, r.body.size() - c->body_offset);
-    bool last = c->body_offset + n == r.body.size();
-    std::vector<unsigned char> buf(LWS_PRE + n);
-    std::memcpy(buf.data() + LWS_PRE, r.body.data() + c->body_offset, n);
-    if (lws_write(wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
-      return -1;
-    c->body_offset += n;
-    if (!last) {
-      lws_callback_on_writable(wsi);
-      return 0;
-    }
+  }
+  std::memcpy(p, r.body.data() + c->body_offset, n);
+  p += n;
+  const lws_write_protocol mode =
+      headers ? LWS_WRITE_HTTP_HEADERS : last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
+  if (lws_write(wsi, start, size_t(p - start), mode) < 0) return -1;
+  c->body_offset += n;
+  if (!last) {
+    lws_callback_on_writable(wsi);
+    return 0;
   }
   c->response.reset();
   c->headers_written = false;

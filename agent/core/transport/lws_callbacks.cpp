@@ -208,56 +208,59 @@ int LwsTransport::onHttp(lws* wsi, lws_callback_reasons reason, uint64_t* pss, v
   }
 }
 
+namespace {
+
+/// Room for the response headers ahead of the body in the send buffer.
+constexpr size_t kHeaderRoom = 1024;
+
+/// Adds the response's headers at *p (below end) and ends the header block.
+bool addResponseHeaders(lws* wsi, const HttpResponse& r, bool close_after, unsigned char** p,
+                        unsigned char* end) {
+  auto byName = [&](const char* name, std::string_view value) {
+    return !lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
+                                        reinterpret_cast<const unsigned char*>(value.data()),
+                                        int(value.size()), p, end);
+  };
+  auto byToken = [&](lws_token_indexes token, std::string_view value) {
+    return !lws_add_http_header_by_token(
+        wsi, token, reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), p,
+        end);
+  };
+  return !lws_add_http_common_headers(wsi, unsigned(r.status), r.content_type.c_str(),
+                                      r.body.size(), p, end) &&
+         byName("cache-control:", "no-store") &&
+         (r.allow.empty() || byName("allow:", r.allow)) &&
+         (r.content_encoding.empty() ||
+          byToken(WSI_TOKEN_HTTP_CONTENT_ENCODING, r.content_encoding)) &&
+         (!r.vary_accept_encoding || byName("vary:", "Accept-Encoding")) &&
+         (!close_after || byToken(WSI_TOKEN_CONNECTION, "close")) &&
+         !lws_finalize_http_header(wsi, p, end);
+}
+
+}  // namespace
+
 int LwsTransport::onHttpWritable(lws* wsi, HttpExchange& ex) {
   const HttpResponse& r = ex.response;
-  if (!ex.headers_sent) {
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, unsigned(r.status), r.content_type.c_str(), r.body.size(),
-                                    &p, end))
-      return -1;
-    static const char kNoStore[] = "no-store";
-    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                    reinterpret_cast<const unsigned char*>(kNoStore),
-                                    int(sizeof kNoStore - 1), &p, end))
-      return -1;
-    if (!r.allow.empty() &&
-        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("allow:"),
-                                    reinterpret_cast<const unsigned char*>(r.allow.data()),
-                                    int(r.allow.size()), &p, end))
-      return -1;
-    if (!r.content_encoding.empty() &&
-        lws_add_http_header_by_token(
-            wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING,
-            reinterpret_cast<const unsigned char*>(r.content_encoding.data()),
-            int(r.content_encoding.size()), &p, end))
-      return -1;
-    static const char kVary[] = "Accept-Encoding";
-    if (r.vary_accept_encoding &&
-        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("vary:"),
-                                    reinterpret_cast<const unsigned char*>(kVary),
-                                    int(sizeof kVary - 1), &p, end))
-      return -1;
-    if (ex.close_after &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                     reinterpret_cast<const unsigned char*>("close"), 5, &p, end))
-      return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
-    ex.headers_sent = true;
-    // The body follows in this callback when the socket took the headers whole: one poll cycle
-    // per response instead of two.
-    if (lws_send_pipe_choked(wsi)) {
-      lws_callback_on_writable(wsi);
-      return 0;
-    }
-  }
+  const bool headers = !ex.headers_sent;
   const size_t n = std::min(kTxPacketBytes, r.body.size() - ex.sent);
   const bool last = ex.sent + n == r.body.size();
-  wbuf_.resize(LWS_PRE + n);
-  std::memcpy(wbuf_.data() + LWS_PRE, r.body.data() + ex.sent, n);
-  if (lws_write(wsi, wbuf_.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
-      int(n))
-    return -1;
+  wbuf_.resize(LWS_PRE + (headers ? kHeaderRoom : 0) + n);
+  unsigned char* const start = wbuf_.data() + LWS_PRE;
+  unsigned char* p = start;
+  if (headers) {
+    if (!addResponseHeaders(wsi, r, ex.close_after, &p, start + kHeaderRoom)) return -1;
+    ex.headers_sent = true;
+  }
+  // The headers and the body's first chunk go in one send: one segment and one wake-up of the
+  // client for a small response, not two (lws_finalize_write_http_header() sent them alone).
+  // On h1, a headers write is raw bytes; lws counts only LWS_WRITE_HTTP writes against the
+  // content length.
+  std::memcpy(p, r.body.data() + ex.sent, n);
+  p += n;
+  const int len = int(p - start);
+  const lws_write_protocol mode =
+      headers ? LWS_WRITE_HTTP_HEADERS : last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
+  if (lws_write(wsi, start, size_t(len), mode) != len) return -1;
   ex.sent += n;
   if (!last) {
     lws_callback_on_writable(wsi);
