@@ -1,13 +1,22 @@
 // Shared by the benchmarks: process memory and CPU from /proc, and the figure/anchor/ratio table.
 import fs from 'node:fs';
 
-/** RSS, private (clean + dirty) and anonymous bytes of a process (status + smaps_rollup). */
+/**
+ * Memory of a process (status + smaps_rollup), in bytes:
+ * - rss: VmRSS;
+ * - private: Private_Clean + Private_Dirty (the unique set: pages no other process maps, with
+ *   the clean file pages of a binary only this process runs);
+ * - dirty: Private_Dirty, the anonymous and private-dirty bytes FIELD-NOTES.md compares (memory
+ *   only this process holds and the kernel cannot drop without swap);
+ * - anon: Anonymous.
+ */
 export function mem(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(status.match(/VmRSS:\s+(\d+)/)[1]) * 1024;
   const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (n) => Number((rollup.match(new RegExp(`^${n}:\\s+(\\d+)`, 'm')) ?? [0, 0])[1]) * 1024;
-  return { rss, private: field('Private_Clean') + field('Private_Dirty'), anon: field('Anonymous') };
+  const dirty = field('Private_Dirty');
+  return { rss, private: field('Private_Clean') + dirty, dirty, anon: field('Anonymous') };
 }
 
 /** utime + stime of a process, in clock ticks (100 per second here). */

@@ -96,10 +96,3 @@ export function cpuMs(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 }
-
-/** Rss and private (anonymous + private dirty/clean) bytes from /proc/<pid>/smaps_rollup. */
-export function memory(pid) {
-  const t = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (k) => Number((t.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm')) ?? [0, 0])[1]) * 1024;
-  return { rss: kb('Rss'), private: kb('Private_Clean') + kb('Private_Dirty'), anonymous: kb('Anonymous') };
-}
