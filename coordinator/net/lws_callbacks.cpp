@@ -237,8 +237,8 @@ int Server::Impl::onHttpWriteable(lws* wsi) {
                                     end))
       return -1;
     for (const auto& [name, value] : r.headers) {
-      std::string n = name + ":";
-      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+      const std::string key = name + ":";
+      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
                                       reinterpret_cast<const unsigned char*>(value.data()),
                                       static_cast<int>(value.size()), &p, end))
         return -1;

@@ -87,7 +87,7 @@ void Server::close(ConnId conn, uint16_t code, std::string reason) {
 void Server::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stopping = true;
-  if (lws_context* ctx = impl_->context.load()) lws_cancel_service(ctx);
+  impl_->wake();
   impl_->thread.join();
 }
 
@@ -101,7 +101,12 @@ void Server::Impl::push(Command cmd) {
   // The lws thread takes every queued command at once (drainCommands): one wake-up per batch.
   // A command pushed behind others rides on the wake-up the first one sent.
   if (!first) return;
-  if (lws_context* ctx = context.load()) lws_cancel_service(ctx);
+  wake();
+}
+
+void Server::Impl::wake() {
+  std::lock_guard lock(wake_mu);
+  if (context) lws_cancel_service(context);
 }
 
 void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
@@ -154,12 +159,18 @@ void Server::Impl::run(std::promise<proto::Result<uint16_t>> started) {
     return;
   }
   port = static_cast<uint16_t>(listen_port);
-  context = ctx;
+  {
+    std::lock_guard lock(wake_mu);
+    context = ctx;
+  }
   started.set_value(static_cast<uint16_t>(listen_port));
   while (!stopping.load()) {
     if (lws_service(ctx, 0) < 0) break;
   }
-  context = nullptr;
+  {
+    std::lock_guard lock(wake_mu);  // waits for a wake-up under way
+    context = nullptr;
+  }
   lws_context_destroy(ctx);
 }
 

@@ -73,7 +73,10 @@ struct Server::Impl {
 
   std::thread thread;
   std::atomic<bool> stopping{false};
-  std::atomic<lws_context*> context{nullptr};
+  // The context other threads wake (wake()), null before run() creates it and once it starts
+  // destroying it: the mutex keeps a wake-up under way from racing the destruction.
+  std::mutex wake_mu;
+  lws_context* context = nullptr;
   std::atomic<uint16_t> port{0};
 
   std::mutex mu;  // guards commands
@@ -88,6 +91,8 @@ struct Server::Impl {
 
   void run(std::promise<proto::Result<uint16_t>> started);
   void push(Command cmd);
+  /// Wakes the lws thread (lws_cancel_service) while its context lives.
+  void wake();
   void drainCommands();
   Conn& conn(lws* wsi);
   Conn* findConn(lws* wsi);
