@@ -2,8 +2,11 @@
 // shim -> agent -> coordinator, and one-byte echo round trips, each beside a raw PTY read in the
 // same run (tests/bench/pty_anchor.py). Usage (from tests/):
 //   ZLH_BIN_DIR=../build/release/bin node bench/console.mjs [--mb 100] [--echoes 2000] [--rounds 3]
+//     [--gap 10]
 // The echo is measured from the npm ws client and, as players type, from headless Chromium; the
-// browser's anchor is its own round trip to a bare local WebSocket echo server.
+// browser's anchor is its own round trip to a bare local WebSocket echo server. A third echo
+// series types at a player's pace, one keystroke every --gap ms (each one then wakes every hop
+// from idle), beside the raw PTY typed at the same pace.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +23,8 @@ const arg = (name, dflt) => {
 };
 const MB_IN = arg('mb', 100);
 const ECHOES = arg('echoes', 2000);
+const GAP_MS = arg('gap', 10);
+const PACED = 300;  // keystrokes at a player's pace: 3 s at the default gap
 const ROUNDS = arg('rounds', 3);
 const ANCHOR = path.join(SOURCE_DIR, 'tests/bench/pty_anchor.py');
 const rep = new Report();
@@ -128,18 +133,30 @@ try {
     });
     ws.send(input('\n'));  // the replay may not show READY twice: wait for any answer
     await waitFor('cat ready', () => got.length > 0);
-    const samples = [];
-    for (let i = 0; i < ECHOES; i++) {
-      got = '';
-      const echoed = new Promise((ok) => { waiter = ok; });  // resolved by the message itself
-      const t0 = performance.now();
-      ws.send(input('x'));
-      await echoed;
-      samples.push(performance.now() - t0);
+    const echoes = async (n, gapMs) => {
+      const samples = [];
+      for (let i = 0; i < n; i++) {
+        got = '';
+        const echoed = new Promise((ok) => { waiter = ok; });  // resolved by the message itself
+        const t0 = performance.now();
+        ws.send(input('x'));
+        await echoed;
+        samples.push(performance.now() - t0);
+        if (gapMs) await new Promise((ok) => setTimeout(ok, gapMs));
+      }
+      return samples;
+    };
+    const series = [[ECHOES, 0, mode, raw]];
+    if (!perMessageDeflate) {
+      const paced = JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(PACED), String(GAP_MS)], { encoding: 'utf8' }));
+      series.push([PACED, GAP_MS, `, one every ${GAP_MS} ms`, paced]);
     }
-    const p50 = median(samples), p99 = percentile(samples, 0.99);
-    rep.add(`echo round trip p50 (${ECHOES}${mode})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${raw.p50_ms.toFixed(3)} ms`, (p50 / raw.p50_ms).toFixed(1));
-    rep.add(`echo round trip p99 (${ECHOES}${mode})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${raw.p99_ms.toFixed(3)} ms`, (p99 / raw.p99_ms).toFixed(1));
+    for (const [n, gapMs, label, anchor] of series) {
+      const samples = await echoes(n, gapMs);
+      const p50 = median(samples), p99 = percentile(samples, 0.99);
+      rep.add(`echo round trip p50 (${n}${label})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
+      rep.add(`echo round trip p99 (${n}${label})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${anchor.p99_ms.toFixed(3)} ms`, (p99 / anchor.p99_ms).toFixed(1));
+    }
     ws.close();
   }
 

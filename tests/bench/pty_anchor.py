@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Raw PTY anchors for tests/bench/console.mjs (no zlh in the path).
   pty_anchor.py throughput 'CMD'  -> prints {"bytes", "seconds"} for reading CMD's PTY to its end
-  pty_anchor.py echo N            -> prints {"p50_ms", "p99_ms"} of N one-byte round trips through
-                                     `stty raw -echo; cat` on a PTY
+  pty_anchor.py echo N [GAP_MS]   -> prints {"p50_ms", "p99_ms"} of N one-byte round trips through
+                                     `stty raw -echo; cat` on a PTY, GAP_MS apart (default 0)
 """
 import json, os, pty, sys, time
 
@@ -26,6 +26,7 @@ if sys.argv[1] == "throughput":
     print(json.dumps({"bytes": n, "seconds": time.perf_counter() - t0}))
 else:
     count = int(sys.argv[2])
+    gap = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0
     pid, fd = spawn("stty raw -echo; echo READY; exec cat")
     buf = b""
     while b"READY" not in buf:
@@ -38,6 +39,8 @@ else:
         while b"x" not in got:
             got += os.read(fd, 4096)
         samples.append((time.perf_counter() - t0) * 1000)
+        if gap:
+            time.sleep(gap)
     os.kill(pid, 9)
     samples.sort()
     print(json.dumps({"p50_ms": samples[len(samples) // 2], "p99_ms": samples[int(len(samples) * 0.99)]}))
