@@ -90,9 +90,3 @@ export class NodeExporter {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-/** utime + stime of a process in milliseconds (from /proc/<pid>/stat, clock ticks of 10 ms). */
-export function cpuMs(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
