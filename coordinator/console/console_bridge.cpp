@@ -31,16 +31,11 @@ class ConsoleBridge::Session final : public gateway::StreamSink {
  public:
   Session(ConsoleBridge& bridge, uint64_t conn) : bridge_(bridge), conn_(conn) {}
 
-  void onStreamData(std::string_view payload) override {
-    if (ended) return;
-    in_flight += payload.size();
-    bridge_.transport_.sendBinary(conn_, std::string(payload));
-  }
+  // The splice relays the stream's output; a frame reaches here only once the splice has ended
+  // (the browser's socket closed), when there is no one to give it to.
+  void onStreamData(std::string_view) override {}
   void onStreamCredit(uint64_t bytes) override {
-    if (ended) return;
-    accepted = true;
-    input_credit += bytes;
-    flushInput();
+    if (!ended) bridge_.transport_.spliceCredit(conn_, bytes);
   }
   void onStreamClosed(std::optional<proto::Error> error) override {
     if (ended) return;
@@ -48,50 +43,14 @@ class ConsoleBridge::Session final : public gateway::StreamSink {
     bridge_.end(conn_, code, reason, false);
   }
 
-  void input(std::string payload) {
-    if (pending_bytes + payload.size() > bridge_.options_.max_pending_input) {
-      spdlog::warn("console {}: input dropped: {} bytes waiting for the agent", conn_, pending_bytes);
-      return;
-    }
-    pending_bytes += payload.size();
-    pending.push_back(std::move(payload));
-    flushInput();
-  }
-  void sent(size_t bytes) {
-    in_flight -= std::min<uint64_t>(in_flight, bytes);
-    to_grant += bytes;
-    // Grant in batches: fewer credit messages, same bound.
-    if (to_grant >= bridge_.options_.output_window / 4 || in_flight == 0) {
-      bridge_.streams_.streamCredit(handle, to_grant);
-      to_grant = 0;
-    }
-  }
-
   gateway::StreamHandle handle;
   bool ended = false;
-  bool accepted = false;
-  uint64_t input_credit = 0;
-  uint64_t in_flight = 0;  // output sent to the browser's socket queue, not yet written
-  uint64_t to_grant = 0;
   std::chrono::steady_clock::time_point last_input;
   std::shared_ptr<common::Timer> idle_timer;
 
  private:
-  void flushInput() {
-    // Whole messages only (each starts with its op byte).
-    while (accepted && !pending.empty() && pending.front().size() <= input_credit) {
-      std::string msg = std::move(pending.front());
-      pending.pop_front();
-      pending_bytes -= msg.size();
-      input_credit -= msg.size();
-      bridge_.streams_.streamData(handle, msg);
-    }
-  }
-
   ConsoleBridge& bridge_;
   const uint64_t conn_;
-  std::deque<std::string> pending;
-  size_t pending_bytes = 0;
 };
 
 ConsoleBridge::ConsoleBridge(store::Store& store, gateway::NodeStreams& streams,
@@ -141,6 +100,7 @@ void ConsoleBridge::onOpen(uint64_t conn, const Ticket& ticket) {
   auto handle = streams_.openStream(req, session.get());
   if (!handle) return refuse(kConsoleAgentOffline, "its agent has no link to the coordinator");
   session->handle = *handle;
+  transport_.splice(conn, *handle, options_.output_window);
   session->last_input = executor_.steadyNow();
   Session& s = *session;
   sessions_[conn] = std::move(session);
@@ -175,13 +135,12 @@ void ConsoleBridge::onMessage(uint64_t conn, const std::string& data, bool binar
   if (static_cast<uint8_t>(data[0]) == kOpPing) return transport_.sendText(conn, R"({"type":"pong"})");
   if (data.size() > proto::kMaxStreamPayloadBytes)
     return end(conn, kConsoleProtocol, "a console message is at most 64 KiB", true);
-  it->second->last_input = executor_.steadyNow();
-  it->second->input(data);
+  // Other input is the splice's; it reaches here only once the splice has ended.
 }
 
-void ConsoleBridge::onSent(uint64_t conn, size_t bytes) {
+void ConsoleBridge::onInput(uint64_t conn) {
   auto it = sessions_.find(conn);
-  if (it != sessions_.end() && !it->second->ended) it->second->sent(bytes);
+  if (it != sessions_.end()) it->second->last_input = executor_.steadyNow();
 }
 
 void ConsoleBridge::onClosed(uint64_t conn) {
@@ -202,9 +161,10 @@ void ConsoleBridge::end(uint64_t conn, uint16_t code, const std::string& reason,
   Session& s = *it->second;
   s.ended = true;
   if (s.idle_timer) s.idle_timer->cancel();
-  if (close_stream) streams_.closeStream(s.handle);
   spdlog::info("console {} closed ({}): {}", conn, code, reason);
+  // The close ends the splice first, so no input follows the stream's close to the agent.
   transport_.close(conn, code, reason);
+  if (close_stream) streams_.closeStream(s.handle);
   // The session is erased when the network reports the close (onClosed): we may be inside one
   // of its own calls now.
 }

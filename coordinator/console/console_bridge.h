@@ -1,9 +1,11 @@
 #pragma once
 // The browser console bridge (docs/api.md, "Console"): one WebSocket (`zlh.console.v1`) from a
-// browser or zlhctl, one console stream on the agent link of the instance's node, bytes relayed
-// both ways with flow control: the agent may send at most `output_window` bytes the browser's
-// socket has not yet taken, so a slow browser holds a bounded amount here and slows only its own
-// stream. Logic thread only.
+// browser or zlhctl, one console stream on the agent link of the instance's node. The bridge
+// checks the ticket's instance, opens the stream and splices the two (net::Server::splice): the
+// network thread then relays the bytes both ways with flow control (the agent may send at most
+// `output_window` bytes the browser's socket has not yet taken, so a slow browser holds a bounded
+// amount here and slows only its own stream). The bridge keeps the rest: input credit from the
+// agent, keepalive pings, idle timeouts, close codes. Logic thread only.
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -36,13 +38,21 @@ enum ConsoleClose : uint16_t {
 /// can tell a silent connection from a quiet console. Answered with the text `{"type":"pong"}`.
 inline constexpr uint8_t kOpPing = 0x02;
 
-/// The browser side: console WebSockets of the network module.
-using ConsoleTransport = common::WsTransport;
+/// The browser side: console WebSockets of the network module, which relays their bytes to and
+/// from their agent streams itself once spliced.
+class ConsoleTransport : public common::WsTransport {
+ public:
+  /// Joins the console to its stream: its bytes cross on the network thread from now on.
+  virtual void splice(uint64_t conn, const gateway::StreamHandle& stream,
+                      uint64_t output_window) = 0;
+  /// The agent accepts `bytes` more input on the console's stream.
+  virtual void spliceCredit(uint64_t conn, uint64_t bytes) = 0;
+};
 
 struct ConsoleOptions {
   std::chrono::seconds idle_timeout{1800};  ///< no input for this long: closed with 4011
   uint64_t output_window = 256 * 1024;      ///< agent output in flight toward one browser
-  size_t max_pending_input = 256 * 1024;    ///< input waiting for the agent's credit
+  size_t max_pending_input = 256 * 1024;    ///< input waiting for the agent's credit (network)
 };
 
 class ConsoleBridge {
@@ -53,9 +63,10 @@ class ConsoleBridge {
 
   /// A WebSocket whose ticket was redeemed at the upgrade.
   void onOpen(uint64_t conn, const Ticket& ticket);
+  /// A message the splice did not relay: text, a keepalive ping, an oversized one.
   void onMessage(uint64_t conn, const std::string& data, bool binary);
-  /// The network wrote `bytes` of this console's output to the browser's socket.
-  void onSent(uint64_t conn, size_t bytes);
+  /// The console's splice relayed input (reported at most once a second): it is not idle.
+  void onInput(uint64_t conn);
   void onClosed(uint64_t conn);
   /// Closes every console with 1001.
   void shutdown();

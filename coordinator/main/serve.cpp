@@ -30,7 +30,7 @@ constexpr std::string_view kConsoleContext = "console:";
 
 /// Network events to the API, the gateway and the console bridge; their output to the network.
 /// A WebSocket is an agent link or a console, by the context its upgrade decision gave it.
-class Bridge final : public net::Handler, public common::WsTransport {
+class Bridge final : public net::Handler, public console::ConsoleTransport {
  public:
   void attach(api::ApiService* api, gateway::Gateway* gw, console::ConsoleBridge* consoles,
               net::Server* server, common::Metrics* metrics) {
@@ -72,7 +72,7 @@ class Bridge final : public net::Handler, public common::WsTransport {
     if (consoles_->owns(conn)) return consoles_->onClosed(conn);
     gateway_->onLinkClosed(conn);
   }
-  void onWsSent(net::ConnId conn, size_t bytes) override { consoles_->onSent(conn, bytes); }
+  void onSpliceInput(net::ConnId conn) override { consoles_->onInput(conn); }
 
   void sendText(uint64_t conn, std::string text) override { server_->sendText(conn, std::move(text)); }
   void sendBinary(uint64_t conn, std::string bytes) override {
@@ -81,6 +81,10 @@ class Bridge final : public net::Handler, public common::WsTransport {
   void close(uint64_t conn, uint16_t code, std::string reason) override {
     server_->close(conn, code, std::move(reason));
   }
+  void splice(uint64_t conn, const gateway::StreamHandle& stream, uint64_t output_window) override {
+    server_->splice(conn, stream.link, stream.stream_id, output_window);
+  }
+  void spliceCredit(uint64_t conn, uint64_t bytes) override { server_->spliceCredit(conn, bytes); }
 
  private:
   common::Metrics* metrics_ = nullptr;
@@ -110,7 +114,9 @@ net::HttpResponse refusal(int status, const std::string& code, const std::string
 }
 
 /// A console upgrade: the ticket in the query is redeemed (single use) before the 101.
-net::UpgradeDecision decideConsole(console::TicketBook& tickets, const net::UpgradeRequest& req) {
+net::UpgradeDecision decideConsole(console::TicketBook& tickets,
+                                   const console::ConsoleOptions& options,
+                                   const net::UpgradeRequest& req) {
   net::UpgradeDecision d;
   std::string ticket = queryParam(req.query, "ticket");
   if (ticket.empty()) {
@@ -124,6 +130,8 @@ net::UpgradeDecision decideConsole(console::TicketBook& tickets, const net::Upgr
     return d;
   }
   d.accept = true;
+  // Its bytes are relayed on the network thread (ConsoleBridge): input waits there from now on.
+  d.splice = net::SpliceInput{options.max_pending_input, console::kOpPing};
   d.context = std::string(kConsoleContext) +
               nlohmann::json{{"user", t->user_id}, {"instance", t->instance_id}, {"shell", t->shell}}
                   .dump();
@@ -233,9 +241,10 @@ int runServe(const Config& config) {
   auto poster = [&runtime](std::function<void()> fn) { runtime.executor().post(std::move(fn)); };
   options.endpoints.push_back({"/api/v1/console", "zlh.console.v1", /*binary_stream=*/true});
   auto server = net::Server::start(options, poster, bridge,
-                                   [&authorizer, &tickets](const net::UpgradeRequest& r) {
+                                   [&authorizer, &tickets, &console_options](
+                                       const net::UpgradeRequest& r) {
                                      if (r.endpoint == "zlh.console.v1")
-                                       return decideConsole(tickets, r);
+                                       return decideConsole(tickets, console_options, r);
                                      return decide(authorizer, r);
                                    });
   if (!server) return std::cerr << "zlh-coordinator: " << server.error().message << "\n", 1;

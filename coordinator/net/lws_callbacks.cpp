@@ -291,6 +291,7 @@ int Server::Impl::onConfirmUpgrade(lws* wsi) {
     refused = !d.accept;
     refusal = std::move(d.refusal);
     c.upgrade_context = std::move(d.context);
+    if (d.accept && d.splice) c.splice.emplace().input = *d.splice;  // input waits for its stream
     c.join_binary = endpoint->binary_stream;
   }
   if (!refused) return 0;
@@ -330,6 +331,11 @@ int Server::Impl::onWsReceive(lws* wsi, const char* in, size_t len) {
   lws_validity_confirmed(wsi);
   if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
     c->rx_in_progress = false;
+    // A console's bytes go straight to the other socket (splice.cpp).
+    if ((c->rx_binary && relayFromLink(*c, c->rx)) || relayFromClient(*c, c->rx, c->rx_binary)) {
+      c->rx = std::string();
+      return 0;
+    }
     Handler& h = handler;
     poster([&h, id = c->id, data = std::move(c->rx), bin = c->rx_binary]() mutable {
       h.onWsMessage(id, std::move(data), bin);
@@ -381,10 +387,7 @@ int Server::Impl::onWsWriteable(lws* wsi) {
     c->out_offset += n;
     if (last) {
       c->out_active = false;
-      if (c->out_binary) {
-        Handler& h = handler;
-        poster([&h, id = c->id, size = c->out.size()] { h.onWsSent(id, size); });
-      }
+      if (c->out_binary) spliceOutputSent(*c, c->out.size());
       c->out = std::string();
     }
     if (c->out_active || !c->tx.empty() || c->close_request) lws_callback_on_writable(wsi);
@@ -403,6 +406,7 @@ int Server::Impl::onWsWriteable(lws* wsi) {
 void Server::Impl::onClosed(lws* wsi) {
   Conn* c = findConn(wsi);
   if (!c || !c->is_ws) return;
+  endSplices(*c);
   c->is_ws = false;  // reported once
   Handler& h = handler;
   poster([&h, id = c->id] { h.onWsClosed(id); });

@@ -84,6 +84,20 @@ void Server::close(ConnId conn, uint16_t code, std::string reason) {
   impl_->push(Command{Command::Kind::kClose, conn, {}, std::move(reason), code});
 }
 
+void Server::splice(ConnId client, ConnId link, uint32_t stream_id, uint64_t output_window) {
+  Command cmd{Command::Kind::kSplice, client, {}, {}, 0};
+  cmd.link = link;
+  cmd.stream_id = stream_id;
+  cmd.credit = output_window;
+  impl_->push(std::move(cmd));
+}
+
+void Server::spliceCredit(ConnId client, uint64_t bytes) {
+  Command cmd{Command::Kind::kSpliceCredit, client, {}, {}, 0};
+  cmd.credit = bytes;
+  impl_->push(std::move(cmd));
+}
+
 void Server::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stopping = true;
@@ -194,18 +208,33 @@ void Server::Impl::drainCommands() {
         break;
       case Command::Kind::kText:
       case Command::Kind::kBinary:
-        if (!c.is_ws || c.close_request) break;
-        c.tx_bytes += cmd.data.size();
-        c.tx.emplace_back(std::move(cmd.data), cmd.kind == Command::Kind::kBinary);
-        lws_callback_on_writable(wsi);
+        queueMessage(wsi, c, std::move(cmd.data), cmd.kind == Command::Kind::kBinary);
         break;
       case Command::Kind::kClose:
         if (!c.is_ws || c.close_request) break;
+        endSplices(c);  // nothing more is relayed to or from a connection that closes
         c.close_request = std::pair{cmd.code, std::move(cmd.data)};
         lws_callback_on_writable(wsi);
         break;
+      case Command::Kind::kSplice: startSplice(c, cmd.link, cmd.stream_id, cmd.credit); break;
+      case Command::Kind::kSpliceCredit: addSpliceCredit(c, cmd.credit); break;
     }
   }
+}
+
+void Server::Impl::queueMessage(lws* wsi, Conn& c, std::string data, bool binary) {
+  if (!c.is_ws || c.close_request) return;
+  c.tx_bytes += data.size();
+  c.tx.emplace_back(std::move(data), binary);
+  lws_callback_on_writable(wsi);
+}
+
+std::pair<lws*, Conn*> Server::Impl::findWs(ConnId id) {
+  auto it = by_id.find(id);
+  if (it == by_id.end()) return {nullptr, nullptr};
+  Conn* c = findConn(it->second);
+  if (!c || !c->is_ws) return {nullptr, nullptr};
+  return {it->second, c};
 }
 
 Conn& Server::Impl::conn(lws* wsi) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,10 +48,28 @@ struct UpgradeRequest {
   std::string peer;
 };
 
+/// A client WebSocket joined to one stream of an agent link (docs/protocol.md, "Streams") on the
+/// lws thread, so a console's bytes cross no thread between its two sockets:
+/// - the link's binary frames of the stream reach the client as binary messages (the payloads),
+///   and the agent's output credit goes back on the link (`stream.credit`) as the client's socket
+///   takes them: at most the stream's initial credit waits here;
+/// - the client's binary messages go to the stream as frames within the input credit the
+///   application passes on (Server::spliceCredit); up to `max_pending` bytes wait for it (and
+///   for the stream, from the upgrade on), and input beyond that is dropped with a warning.
+/// The client's other messages (text, empty, over the stream payload limit, or starting with
+/// `local_op`) still reach Handler::onWsMessage. A close of either connection, or Server::close
+/// of either, ends the splice.
+struct SpliceInput {
+  size_t max_pending = 256 * 1024;
+  int local_op = -1;  // a first byte that keeps a message local (-1: none)
+};
+
 struct UpgradeDecision {
   bool accept = false;
   HttpResponse refusal;  // sent instead of 101 when !accept
   std::string context;   // handed to Handler::onWsOpen when accepted
+  /// The client will be spliced to a stream (SpliceInput): its input waits here until then.
+  std::optional<SpliceInput> splice;
 };
 
 /// Application side. Every call is made through the Poster, in arrival order per connection.
@@ -67,11 +86,9 @@ class Handler {
   /// The network module answered a request itself (413 body too large, 411 chunked body) without
   /// handing it to onHttpRequest: for request metrics.
   virtual void onHttpAnsweredLocally(int status) { (void)status; }
-  /// A queued binary message of `bytes` bytes was written to the socket (for flow control).
-  virtual void onWsSent(ConnId conn, size_t bytes) {
-    (void)conn;
-    (void)bytes;
-  }
+  /// A spliced client (Server::splice) sent input; reported at most once a second, for idle
+  /// timeouts.
+  virtual void onSpliceInput(ConnId client) { (void)client; }
 };
 
 /// Runs ON THE LWS THREAD, synchronously, while the upgrade request waits (lws filters cannot
@@ -123,6 +140,13 @@ class Server {
   void sendBinary(ConnId conn, std::string bytes);
   /// Sends a close frame with `code` after what is already queued, then closes.
   void close(ConnId conn, uint16_t code, std::string reason);
+  /// Joins a client accepted with UpgradeDecision::splice to a link's stream (SpliceInput).
+  /// Call it before the stream can carry anything (right after sending stream.open on the
+  /// link): what the link sends before is not relayed. `output_window` is the stream's initial
+  /// credit.
+  void splice(ConnId client, ConnId link, uint32_t stream_id, uint64_t output_window);
+  /// The agent granted the spliced client's stream `bytes` more input.
+  void spliceCredit(ConnId client, uint64_t bytes);
 
   /// Stops the loop, closes every connection and joins the thread. Idempotent.
   void stop();

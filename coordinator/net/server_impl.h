@@ -3,6 +3,7 @@
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -21,11 +22,29 @@ namespace zlh::coordinator::net {
 constexpr size_t kTxPacketBytes = 64 * 1024;
 
 struct Command {
-  enum class Kind { kRespond, kText, kBinary, kClose } kind = Kind::kRespond;
+  enum class Kind { kRespond, kText, kBinary, kClose, kSplice, kSpliceCredit } kind = Kind::kRespond;
   ConnId conn = 0;
   HttpResponse response;
   std::string data;  // text message or close reason
   uint16_t code = 0;
+  // kSplice: the link, stream and window; kSpliceCredit: the credit.
+  ConnId link = 0;
+  uint32_t stream_id = 0;
+  uint64_t credit = 0;
+};
+
+/// A spliced client's side (server.h, SpliceInput), on the client's Conn from its upgrade.
+struct SpliceState {
+  SpliceInput input;
+  ConnId link = 0;  // 0 until Server::splice
+  uint32_t stream_id = 0;
+  uint64_t output_window = 0;
+  uint64_t in_flight = 0;     // output queued toward the client, not yet written
+  uint64_t to_grant = 0;      // output written, not yet granted back to the agent
+  uint64_t input_credit = 0;  // input the agent still accepts
+  std::deque<std::string> pending;  // input waiting for credit (whole messages)
+  size_t pending_bytes = 0;
+  std::chrono::steady_clock::time_point input_reported{};
 };
 
 /// One client connection, HTTP and after an upgrade WebSocket. Lives on the lws thread.
@@ -60,6 +79,10 @@ struct Conn {
   bool peer_closing = false;
   size_t tx_bytes = 0;
   std::optional<std::pair<uint16_t, std::string>> close_request;
+
+  // Splices (splice.cpp): a client's own, or on a link its streams' clients.
+  std::optional<SpliceState> splice;
+  std::unordered_map<uint32_t, ConnId> spliced;
 };
 
 struct Server::Impl {
@@ -96,6 +119,22 @@ struct Server::Impl {
   void drainCommands();
   Conn& conn(lws* wsi);
   Conn* findConn(lws* wsi);
+  /// The WebSocket `id` with its lws handle, or null when it is gone or not a WebSocket.
+  std::pair<lws*, Conn*> findWs(ConnId id);
+  /// Queues a message on a WebSocket (no-op once it is closing).
+  void queueMessage(lws* wsi, Conn& c, std::string data, bool binary);
+
+  // splice.cpp
+  void startSplice(Conn& client, ConnId link, uint32_t stream_id, uint64_t output_window);
+  void addSpliceCredit(Conn& client, uint64_t bytes);
+  /// A whole message from a link: true when it was a spliced stream's frame, relayed.
+  bool relayFromLink(Conn& link, std::string& message);
+  /// A whole message from a spliced client: true when it went to the stream (or waits for credit).
+  bool relayFromClient(Conn& client, std::string& message, bool binary);
+  /// The client's socket took `bytes` of relayed output: grants them back to the agent.
+  void spliceOutputSent(Conn& client, size_t bytes);
+  /// Ends the splices of a connection that closes (either side).
+  void endSplices(Conn& c);
 
   // lws_callbacks.cpp
   int onHttp(lws* wsi, const char* uri);

@@ -1,6 +1,7 @@
 // The console bridge with the real gateway over recording transports: refusals by close code,
-// relay both ways, output credit granted as the browser's socket drains, input held until the
-// agent's credit, agent close codes, link loss, idle timeout, shutdown.
+// the splice of console and stream (the relay itself is the network module's: server_test),
+// the agent's input credit passed on, pings, agent close codes, link loss, idle timeout,
+// shutdown.
 #include "coordinator/console/console_bridge.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,17 @@ struct Browser final : ConsoleTransport {
   void close(uint64_t conn, uint16_t code, std::string reason) override {
     closed[conn] = {code, std::move(reason)};
   }
+  void splice(uint64_t conn, const gateway::StreamHandle& stream, uint64_t window) override {
+    splices[conn] = {stream.link, stream.stream_id, window};
+  }
+  void spliceCredit(uint64_t conn, uint64_t bytes) override { credits[conn] += bytes; }
+  struct Spliced {
+    uint64_t link;
+    uint32_t stream;
+    uint64_t window;
+  };
+  std::map<uint64_t, Spliced> splices;
+  std::map<uint64_t, uint64_t> credits;
   std::map<uint64_t, std::string> out;
   std::map<uint64_t, std::vector<std::string>> texts;
   std::map<uint64_t, std::pair<uint16_t, std::string>> closed;
@@ -72,7 +84,7 @@ class ConsoleBridgeTest : public ::testing::Test {
   std::string node_, id_;
 };
 
-TEST_F(ConsoleBridgeTest, RelaysBothWaysWithCredit) {
+TEST_F(ConsoleBridgeTest, SplicesTheStreamAndPassesTheAgentsCreditOn) {
   bridge_.onOpen(kConn, ticket());
   auto opens = agentGot("stream.open");
   ASSERT_EQ(opens.size(), 1u);
@@ -81,26 +93,26 @@ TEST_F(ConsoleBridgeTest, RelaysBothWaysWithCredit) {
   EXPECT_EQ(opens[0]["initial_credit"], 1000);
   const uint32_t sid = opens[0]["stream_id"];
   EXPECT_EQ(sid % 2, 1u);  // the coordinator's ids are odd
+  // The network relays the bytes from now on, with the stream's initial credit as its window.
+  ASSERT_TRUE(browser_.splices.count(kConn));
+  EXPECT_EQ(browser_.splices[kConn].link, kLink);
+  EXPECT_EQ(browser_.splices[kConn].stream, sid);
+  EXPECT_EQ(browser_.splices[kConn].window, 1000u);
 
-  // Input waits for the agent's acceptance (its first credit), then goes as whole messages.
-  bridge_.onMessage(kConn, std::string("\0say hi\n", 8), true);
-  EXPECT_TRUE(transport_.binary[kLink].empty());
+  // The agent's input credit (its first also accepts the stream) goes to the splice.
   agentSends({{"stream_id", sid}, {"bytes", 65536}}, "stream.credit");
-  ASSERT_EQ(transport_.binary[kLink].size(), 1u);
-  EXPECT_EQ(transport_.binary[kLink][0], proto::encodeStreamFrame(sid, std::string("\0say hi\n", 8)));
-
+  EXPECT_EQ(browser_.credits[kConn], 65536u);
+  // Output that still reaches the bridge (the splice ended) goes nowhere.
   agentOutput(sid, "hello\r\n");
-  EXPECT_EQ(browser_.out[kConn], "hello\r\n");
+  EXPECT_TRUE(browser_.out[kConn].empty());
   // A keepalive ping is answered here and goes nowhere else.
   bridge_.onMessage(kConn, std::string("\x02", 1), true);
   ASSERT_EQ(browser_.texts[kConn].size(), 1u);
   EXPECT_EQ(browser_.texts[kConn][0], R"({"type":"pong"})");
-  EXPECT_EQ(transport_.binary[kLink].size(), 1u);
-  // Output credit comes back as the browser's socket takes the bytes.
-  bridge_.onSent(kConn, 7);
-  auto credits = agentGot("stream.credit");
-  ASSERT_EQ(credits.size(), 1u);
-  EXPECT_EQ(credits[0]["bytes"], 7);
+  EXPECT_TRUE(transport_.binary[kLink].empty());
+  // An oversized message is refused with the protocol code.
+  bridge_.onMessage(kConn, std::string(proto::kMaxStreamPayloadBytes + 1, '\0'), true);
+  EXPECT_EQ(browser_.closed[kConn].first, kConsoleProtocol);
 }
 
 TEST_F(ConsoleBridgeTest, RefusalsCloseWithTheDocumentedCodes) {
@@ -150,7 +162,7 @@ TEST_F(ConsoleBridgeTest, BrowserCloseClosesTheStreamTextFramesAndIdleAreRefused
 
   bridge_.onOpen(kConn + 2, ticket());
   exec_.advance(30s);
-  bridge_.onMessage(kConn + 2, std::string("\0x", 2), true);  // activity resets the clock
+  bridge_.onInput(kConn + 2);  // input the splice relayed resets the clock
   exec_.advance(45s);
   EXPECT_FALSE(browser_.closed.count(kConn + 2));
   exec_.advance(16s);

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 namespace zlh::coordinator::net {
@@ -30,9 +31,12 @@ class RecordingHandler : public Handler {
     server->respond(r.conn, resp);
   }
   void onWsOpen(ConnId c, const std::string&, const std::string& ctx) override {
-    record([&] { ws_conn = c, ws_context = ctx; });
+    record([&] { ws_conn = c, ws_context = ctx, by_context[ctx] = c; });
   }
-  void onWsMessage(ConnId, std::string data, bool) override { record([&] { messages.push_back(data); }); }
+  void onWsMessage(ConnId c, std::string data, bool) override {
+    record([&] { messages.push_back(data), message_conns.push_back(c); });
+  }
+  void onSpliceInput(ConnId c) override { record([&] { splice_inputs.push_back(c); }); }
   void onWsPong(ConnId) override {}
   void onWsClosed(ConnId) override { record([&] { closed = true; }); }
   void onHttpAnsweredLocally(int status) override { record([&] { local_answers.push_back(status); }); }
@@ -47,7 +51,10 @@ class RecordingHandler : public Handler {
   HttpRequest last_request;
   ConnId ws_conn = 0;
   std::string ws_context;
+  std::map<std::string, ConnId> by_context;
   std::vector<std::string> messages;
+  std::vector<ConnId> message_conns;
+  std::vector<ConnId> splice_inputs;
   std::vector<int> local_answers;
   bool closed = false;
 
@@ -310,6 +317,161 @@ TEST_P(JoinTest, BinaryMessagesQueuedBehindASlowClient) {
     EXPECT_LT(messages.size(), size_t(kMessages) / 2) << "nothing was joined";
   else
     EXPECT_EQ(messages.size(), size_t(kMessages));
+}
+
+/// One WebSocket client over a raw socket: masked frames out, whole frames in (in order).
+class WsPeer {
+ public:
+  /// Upgrades to `path` with `subprotocol`; fd < 0 when the answer was not 101.
+  WsPeer(uint16_t port, const std::string& path, const std::string& subprotocol) {
+    fd_ = connectTo(port);
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " + subprotocol + "\r\n\r\n";
+    EXPECT_GT(::write(fd_, req.data(), req.size()), 0);
+    std::string head = readUntil(fd_, [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; });
+    EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+    buf_ = head.substr(head.find("\r\n\r\n") + 4);  // a frame may have come with the answer
+  }
+  ~WsPeer() { ::close(fd_); }
+  void send(uint8_t op, const std::string& payload) {
+    std::string f(1, static_cast<char>(0x80 | op));
+    if (payload.size() < 126) {
+      f.push_back(static_cast<char>(0x80 | payload.size()));
+    } else {
+      f.push_back(static_cast<char>(0x80 | 126));
+      f.push_back(static_cast<char>(payload.size() >> 8));
+      f.push_back(static_cast<char>(payload.size() & 0xff));
+    }
+    const char mask[4] = {9, 8, 7, 6};
+    f.append(mask, 4);
+    for (size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+    ASSERT_EQ(::write(fd_, f.data(), f.size()), static_cast<ssize_t>(f.size()));
+  }
+  void sendBinary(const std::string& payload) { send(0x2, payload); }
+  /// The next whole frame {opcode, payload}; opcode 0 when none came within 5 s.
+  std::pair<uint8_t, std::string> next() {
+    std::pair<uint8_t, std::string> out{0, ""};
+    std::string more = readUntil(fd_, [&](const std::string& d) {
+      std::string all = buf_ + d;
+      if (all.size() < 2) return false;
+      size_t len = static_cast<uint8_t>(all[1]) & 0x7f, head = 2;
+      if (len == 126) {
+        if (all.size() < 4) return false;
+        len = (size_t(uint8_t(all[2])) << 8) | uint8_t(all[3]);
+        head = 4;
+      }
+      if (all.size() < head + len) return false;
+      out = {static_cast<uint8_t>(all[0]) & 0x0f, all.substr(head, len)};
+      buf_ = all.substr(head + len);
+      return true;
+    });
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+std::string streamFrame(uint32_t id, const std::string& payload) {
+  std::string f = {char(id >> 24), char(id >> 16), char(id >> 8), char(id)};
+  return f + payload;
+}
+
+// A console client spliced to a link's stream: bytes relayed both ways on the lws thread, input
+// held until the stream is joined and within its credit, output credit granted back, other
+// messages still reaching the handler, and the splice ended by a close.
+class SpliceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.port = 0;
+    o.endpoints = {{"/link", "zlh.agent.v1"}, {"/console", "zlh.console.v1", true}};
+    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
+                           [](const UpgradeRequest& r) {
+                             UpgradeDecision d;
+                             d.accept = true;
+                             d.context = r.endpoint;
+                             if (r.endpoint == "zlh.console.v1") d.splice = SpliceInput{100, 0x02};
+                             return d;
+                           });
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server_ = std::move(*s);
+    handler_.server = server_.get();
+  }
+  RecordingHandler handler_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(SpliceTest, RelaysBothWaysWithCredit) {
+  WsPeer link(server_->port(), "/link", "zlh.agent.v1");
+  WsPeer client(server_->port(), "/console", "zlh.console.v1");
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.by_context.size() == 2; }));
+  const ConnId link_id = handler_.by_context["zlh.agent.v1"];
+  const ConnId client_id = handler_.by_context["zlh.console.v1"];
+  constexpr uint32_t kStream = 7;
+
+  // Input sent before the stream is joined waits for it, and then for the agent's credit.
+  client.sendBinary(std::string("\0ab", 3));
+  server_->splice(client_id, link_id, kStream, 1000);
+  client.sendBinary("\x02");  // the local op: the application answers it
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 1; }));
+  EXPECT_EQ(handler_.messages[0], "\x02");
+  server_->spliceCredit(client_id, 3);
+  auto m = link.next();
+  EXPECT_EQ(m.first, 0x2);
+  EXPECT_EQ(m.second, streamFrame(kStream, std::string("\0ab", 3)));
+  ASSERT_TRUE(handler_.waitFor([&] { return !handler_.splice_inputs.empty(); }));
+  EXPECT_EQ(handler_.splice_inputs[0], client_id);
+
+  // Whole messages only: 2 bytes of credit hold a 3-byte message back, a third sends it.
+  client.sendBinary(std::string("\0cd", 3));
+  client.sendBinary("\x02");
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 2; }));
+  server_->spliceCredit(client_id, 2);
+  server_->spliceCredit(client_id, 1);
+  m = link.next();
+  EXPECT_EQ(m.second, streamFrame(kStream, std::string("\0cd", 3)));
+
+  // Output: the payload reaches the client, and its credit goes back once written.
+  link.sendBinary(streamFrame(kStream, "hello"));
+  m = client.next();
+  EXPECT_EQ(m.first, 0x2);
+  EXPECT_EQ(m.second, "hello");
+  m = link.next();
+  EXPECT_EQ(m.first, 0x1);
+  EXPECT_NE(m.second.find("\"type\":\"stream.credit\""), std::string::npos) << m.second;
+  EXPECT_NE(m.second.find("\"bytes\":5"), std::string::npos) << m.second;
+  EXPECT_NE(m.second.find("\"stream_id\":7"), std::string::npos) << m.second;
+
+  // Another stream's frame is the application's.
+  link.sendBinary(streamFrame(9, "other"));
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 3; }));
+  EXPECT_EQ(handler_.messages[2], streamFrame(9, "other"));
+  EXPECT_EQ(handler_.message_conns[2], link_id);
+
+  // Without credit at most 100 bytes wait: a message past that is dropped, not queued.
+  client.sendBinary(std::string(60, 'A'));
+  client.sendBinary(std::string(60, 'B'));
+  client.sendBinary(std::string(10, 'C'));
+  client.sendBinary("\x02");  // read in order: once it is seen, so are the three above
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 4; }));
+  server_->spliceCredit(client_id, 1000);
+  EXPECT_EQ(link.next().second, streamFrame(kStream, std::string(60, 'A')));
+  EXPECT_EQ(link.next().second, streamFrame(kStream, std::string(10, 'C')));
+
+  // Text from the client is the application's too.
+  client.send(0x1, "text");
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 5; }));
+  EXPECT_EQ(handler_.messages[4], "text");
+
+  // A close ends the splice: the stream's frames go to the application again.
+  server_->close(client_id, 1000, "bye");
+  EXPECT_EQ(client.next().first, 0x8);
+  link.sendBinary(streamFrame(kStream, "late"));
+  ASSERT_TRUE(handler_.waitFor([&] { return handler_.messages.size() == 6; }));
+  EXPECT_EQ(handler_.messages[5], streamFrame(kStream, "late"));
 }
 
 }  // namespace
