@@ -2,11 +2,13 @@
 // shim -> agent -> coordinator, and one-byte echo round trips, each beside a raw PTY read in the
 // same run (tests/bench/pty_anchor.py). Usage (from tests/):
 //   ZLH_BIN_DIR=../build/release/bin node bench/console.mjs [--mb 100] [--echoes 2000] [--rounds 3]
-//     [--gap 10]
+//     [--gap 10] [--warmup 2]
 // The echo is measured from the npm ws client and, as players type, from headless Chromium; the
 // browser's anchor is its own round trip to a bare local WebSocket echo server. A third echo
 // series types at a player's pace, one keystroke every --gap ms (each one then wakes every hop
-// from idle), beside the raw PTY typed at the same pace.
+// from idle), beside the raw PTY typed at the same pace. The back-to-back echo is measured twice:
+// right after the console opens, and after --warmup seconds of unmeasured echoes (the anchor
+// likewise): the first second or so of any echo loop here is slow, a bare node ws pair's too.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +27,7 @@ const MB_IN = arg('mb', 100);
 const ECHOES = arg('echoes', 2000);
 const GAP_MS = arg('gap', 10);
 const PACED = 300;  // keystrokes at a player's pace: 3 s at the default gap
+const WARMUP_S = arg('warmup', 2);
 const ROUNDS = arg('rounds', 3);
 const ANCHOR = path.join(SOURCE_DIR, 'tests/bench/pty_anchor.py');
 const rep = new Report();
@@ -133,26 +136,32 @@ try {
     });
     ws.send(input('\n'));  // the replay may not show READY twice: wait for any answer
     await waitFor('cat ready', () => got.length > 0);
-    const echoes = async (n, gapMs) => {
+    const echo = async () => {
+      got = '';
+      const echoed = new Promise((ok) => { waiter = ok; });  // resolved by the message itself
+      const t0 = performance.now();
+      ws.send(input('x'));
+      await echoed;
+      return performance.now() - t0;
+    };
+    const echoes = async (n, gapMs, warmupS) => {
+      for (const end = performance.now() + warmupS * 1000; performance.now() < end;) await echo();
       const samples = [];
       for (let i = 0; i < n; i++) {
-        got = '';
-        const echoed = new Promise((ok) => { waiter = ok; });  // resolved by the message itself
-        const t0 = performance.now();
-        ws.send(input('x'));
-        await echoed;
-        samples.push(performance.now() - t0);
+        samples.push(await echo());
         if (gapMs) await new Promise((ok) => setTimeout(ok, gapMs));
       }
       return samples;
     };
-    const series = [[ECHOES, 0, mode, raw]];
+    const anchorEcho = (n, gapMs, warmupS) =>
+      JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(n), String(gapMs), String(warmupS)], { encoding: 'utf8' }));
+    const series = [[ECHOES, 0, 0, mode, raw]];
     if (!perMessageDeflate) {
-      const paced = JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(PACED), String(GAP_MS)], { encoding: 'utf8' }));
-      series.push([PACED, GAP_MS, `, one every ${GAP_MS} ms`, paced]);
+      series.push([ECHOES, 0, WARMUP_S, `, after ${WARMUP_S} s of echoes`, anchorEcho(ECHOES, 0, WARMUP_S)]);
+      series.push([PACED, GAP_MS, 0, `, one every ${GAP_MS} ms`, anchorEcho(PACED, GAP_MS, 0)]);
     }
-    for (const [n, gapMs, label, anchor] of series) {
-      const samples = await echoes(n, gapMs);
+    for (const [n, gapMs, warmupS, label, anchor] of series) {
+      const samples = await echoes(n, gapMs, warmupS);
       const p50 = median(samples), p99 = percentile(samples, 0.99);
       rep.add(`echo round trip p50 (${n}${label})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
       rep.add(`echo round trip p99 (${n}${label})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${anchor.p99_ms.toFixed(3)} ms`, (p99 / anchor.p99_ms).toFixed(1));

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Raw PTY anchors for tests/bench/console.mjs (no zlh in the path).
   pty_anchor.py throughput 'CMD'  -> prints {"bytes", "seconds"} for reading CMD's PTY to its end
-  pty_anchor.py echo N [GAP_MS]   -> prints {"p50_ms", "p99_ms"} of N one-byte round trips through
-                                     `stty raw -echo; cat` on a PTY, GAP_MS apart (default 0)
+  pty_anchor.py echo N [GAP_MS] [WARMUP_S]
+                                  -> prints {"p50_ms", "p99_ms"} of N one-byte round trips through
+                                     `stty raw -echo; cat` on a PTY, GAP_MS apart (default 0),
+                                     after WARMUP_S seconds of unmeasured ones (default 0)
 """
 import json, os, pty, sys, time
 
@@ -31,14 +33,22 @@ else:
     buf = b""
     while b"READY" not in buf:
         buf += os.read(fd, 4096)
-    samples = []
-    for _ in range(count):
+    warmup = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+
+    def echo():
         t0 = time.perf_counter()
         os.write(fd, b"x")
         got = b""
         while b"x" not in got:
             got += os.read(fd, 4096)
-        samples.append((time.perf_counter() - t0) * 1000)
+        return (time.perf_counter() - t0) * 1000
+
+    end = time.perf_counter() + warmup
+    while time.perf_counter() < end:
+        echo()
+    samples = []
+    for _ in range(count):
+        samples.append(echo())
         if gap:
             time.sleep(gap)
     os.kill(pid, 9)
