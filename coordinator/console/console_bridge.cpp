@@ -97,10 +97,14 @@ void ConsoleBridge::onOpen(uint64_t conn, const Ticket& ticket) {
   req.instance_id = inst->id;
   req.params = ticket.shell ? nlohmann::json{{"shell", true}} : nlohmann::json{{"replay", true}};
   req.initial_credit = options_.output_window;
+  // The splice is queued before the stream's open: the network joins the two before the agent's
+  // first output (the scrollback) can arrive, and nothing reaches this thread instead.
+  req.before_open = [this, conn](const gateway::StreamHandle& h) {
+    transport_.splice(conn, h, options_.output_window);
+  };
   auto handle = streams_.openStream(req, session.get());
   if (!handle) return refuse(kConsoleAgentOffline, "its agent has no link to the coordinator");
   session->handle = *handle;
-  transport_.splice(conn, *handle, options_.output_window);
   session->last_input = executor_.steadyNow();
   Session& s = *session;
   sessions_[conn] = std::move(session);

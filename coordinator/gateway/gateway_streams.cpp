@@ -24,8 +24,10 @@ proto::Result<StreamHandle> Gateway::openStream(const StreamOpenRequest& request
   open.instance_id = request.instance_id;
   open.params = request.params;
   open.initial_credit = request.initial_credit;
+  const StreamHandle handle{link.id, id};
+  if (request.before_open) request.before_open(handle);
   send(link, proto::encode(open));
-  return StreamHandle{link.id, id};
+  return handle;
 }
 
 void Gateway::streamData(const StreamHandle& s, std::string_view payload) {

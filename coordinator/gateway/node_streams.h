@@ -2,6 +2,7 @@
 // Streams the coordinator opens on an agent link (docs/protocol.md, "Streams"): used by the
 // console bridge. Ids are odd (the coordinator's half), per link. Logic thread only.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ struct StreamOpenRequest {
   std::string instance_id;
   nlohmann::json params = nlohmann::json::object();
   uint64_t initial_credit = 0;  ///< output bytes the agent may send before our first grant
+  /// Called with the new stream's handle just before stream.open is sent: whatever must be in
+  /// place when the agent answers (the console's splice) is set up here.
+  std::function<void(const StreamHandle&)> before_open;
 };
 
 class NodeStreams {

@@ -141,9 +141,9 @@ class Server {
   /// Sends a close frame with `code` after what is already queued, then closes.
   void close(ConnId conn, uint16_t code, std::string reason);
   /// Joins a client accepted with UpgradeDecision::splice to a link's stream (SpliceInput).
-  /// Call it before the stream can carry anything (right after sending stream.open on the
-  /// link): what the link sends before is not relayed. `output_window` is the stream's initial
-  /// credit.
+  /// Call it before sending the stream's stream.open on the link (commands run in order): what
+  /// the link sends before the splice is in place is not relayed. `output_window` is the
+  /// stream's initial credit.
   void splice(ConnId client, ConnId link, uint32_t stream_id, uint64_t output_window);
   /// The agent granted the spliced client's stream `bytes` more input.
   void spliceCredit(ConnId client, uint64_t bytes);

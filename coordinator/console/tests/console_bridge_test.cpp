@@ -24,14 +24,16 @@ struct Browser final : ConsoleTransport {
     closed[conn] = {code, std::move(reason)};
   }
   void splice(uint64_t conn, const gateway::StreamHandle& stream, uint64_t window) override {
-    splices[conn] = {stream.link, stream.stream_id, window};
+    splices[conn] = {stream.link, stream.stream_id, window, link_messages ? link_messages() : 0};
   }
   void spliceCredit(uint64_t conn, uint64_t bytes) override { credits[conn] += bytes; }
   struct Spliced {
     uint64_t link;
     uint32_t stream;
     uint64_t window;
+    size_t link_messages_before;  // messages the link had been sent when the splice came
   };
+  std::function<size_t()> link_messages;
   std::map<uint64_t, Spliced> splices;
   std::map<uint64_t, uint64_t> credits;
   std::map<uint64_t, std::string> out;
@@ -42,6 +44,7 @@ struct Browser final : ConsoleTransport {
 class ConsoleBridgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    browser_.link_messages = [this] { return transport_.sent[kLink].size(); };
     node_ = db_.addNode("n1");
     auto c = db_.createInstance(node_);
     id_ = c.instance->id;
@@ -98,6 +101,8 @@ TEST_F(ConsoleBridgeTest, SplicesTheStreamAndPassesTheAgentsCreditOn) {
   EXPECT_EQ(browser_.splices[kConn].link, kLink);
   EXPECT_EQ(browser_.splices[kConn].stream, sid);
   EXPECT_EQ(browser_.splices[kConn].window, 1000u);
+  // Joined before the open is sent: the agent's first output cannot arrive ahead of the splice.
+  EXPECT_EQ(browser_.splices[kConn].link_messages_before, transport_.sent[kLink].size() - 1);
 
   // The agent's input credit (its first also accepts the stream) goes to the splice.
   agentSends({{"stream_id", sid}, {"bytes", 65536}}, "stream.credit");
