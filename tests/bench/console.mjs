@@ -7,9 +7,10 @@
 // browser's anchor is its own round trip to a bare local WebSocket echo server. A third echo
 // series types at a player's pace, one keystroke every --gap ms (each one then wakes every hop
 // from idle), beside the raw PTY typed at the same pace. The back-to-back echo is measured twice:
-// right after the console opens, and after --warmup seconds of unmeasured echoes (the anchor
-// likewise): the first second or so of any echo loop here is slow, a bare node ws pair's too.
-import { execFileSync } from 'node:child_process';
+// right after the console opens, beside a raw PTY and beside the same client's first round trips
+// to a bare ws echo server in another process (tests/bench/ws_echo_server.mjs), each after 3 s of
+// idle cores; then after --warmup seconds of unmeasured echoes, beside a raw PTY warmed alike.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -126,8 +127,12 @@ try {
   // permessage-deflate (browsers offer it; the npm ws client too unless told not to).
   const raw = JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(ECHOES)], { encoding: 'utf8' }));
   const inst = await instance('echo', 'stty raw -echo; echo READY; exec cat');
-  for (const [mode, perMessageDeflate] of [['', false], [', permessage-deflate', true]]) {
-    const ws = await viewer(inst.id, { perMessageDeflate });
+  // The cold start's own anchor: the same client against a bare ws echo server in another
+  // process, also started after the cores idled.
+  const bareServer = spawn(process.execPath, [path.join(SOURCE_DIR, 'tests/bench/ws_echo_server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const barePort = await new Promise((ok) => bareServer.stdout.once('data', (d) => ok(Number(String(d).trim()))));
+  const idle = () => new Promise((ok) => setTimeout(ok, 3000));
+  const echoClient = async (ws) => {
     let got = '', waiter = null;
     ws.on('message', (d, binary) => {
       if (!binary) return;
@@ -144,7 +149,7 @@ try {
       await echoed;
       return performance.now() - t0;
     };
-    const echoes = async (n, gapMs, warmupS) => {
+    return async (n, gapMs = 0, warmupS = 0) => {
       for (const end = performance.now() + warmupS * 1000; performance.now() < end;) await echo();
       const samples = [];
       for (let i = 0; i < n; i++) {
@@ -153,20 +158,40 @@ try {
       }
       return samples;
     };
-    const anchorEcho = (n, gapMs, warmupS) =>
-      JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(n), String(gapMs), String(warmupS)], { encoding: 'utf8' }));
-    const series = [[ECHOES, 0, 0, mode, raw]];
-    if (!perMessageDeflate) {
-      series.push([ECHOES, 0, WARMUP_S, `, after ${WARMUP_S} s of echoes`, anchorEcho(ECHOES, 0, WARMUP_S)]);
-      series.push([PACED, GAP_MS, 0, `, one every ${GAP_MS} ms`, anchorEcho(PACED, GAP_MS, 0)]);
+  };
+  const anchorEcho = (n, gapMs, warmupS) =>
+    JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(n), String(gapMs), String(warmupS)], { encoding: 'utf8' }));
+  const row = (what, samples, anchorName, anchor) => {
+    const p50 = median(samples), p99 = percentile(samples, 0.99);
+    rep.add(`echo round trip p50 (${what})`, `${p50.toFixed(3)} ms`, anchorName, `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
+    rep.add(`echo round trip p99 (${what})`, `${p99.toFixed(3)} ms`, anchorName, `${anchor.p99_ms.toFixed(3)} ms`, (p99 / anchor.p99_ms).toFixed(1));
+  };
+  try {
+    for (const [mode, perMessageDeflate] of [['', false], [', permessage-deflate', true]]) {
+      if (!perMessageDeflate) {
+        const warm = anchorEcho(ECHOES, 0, WARMUP_S), paced = anchorEcho(PACED, GAP_MS, 0);
+        await idle();
+        const bareWs = new WebSocket(`ws://127.0.0.1:${barePort}`, { perMessageDeflate: false });
+        await new Promise((ok, fail) => { bareWs.on('open', ok); bareWs.on('error', fail); });
+        const bare = await (await echoClient(bareWs))(ECHOES);
+        bareWs.close();
+        await idle();
+        const v = await viewer(inst.id, { perMessageDeflate });
+        const echoes = await echoClient(v);
+        const cold = await echoes(ECHOES);
+        row(`${ECHOES}`, cold, 'raw PTY', raw);
+        row(`${ECHOES}, cold`, cold, 'a bare ws echo server, cold too', { p50_ms: median(bare), p99_ms: percentile(bare, 0.99) });
+        row(`${ECHOES}, after ${WARMUP_S} s of echoes`, await echoes(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
+        row(`${PACED}, one every ${GAP_MS} ms`, await echoes(PACED, GAP_MS), 'raw PTY', paced);
+        v.close();
+      } else {
+        const v = await viewer(inst.id, { perMessageDeflate });
+        row(`${ECHOES}${mode}`, await (await echoClient(v))(ECHOES), 'raw PTY', raw);
+        v.close();
+      }
     }
-    for (const [n, gapMs, warmupS, label, anchor] of series) {
-      const samples = await echoes(n, gapMs, warmupS);
-      const p50 = median(samples), p99 = percentile(samples, 0.99);
-      rep.add(`echo round trip p50 (${n}${label})`, `${p50.toFixed(3)} ms`, 'raw PTY', `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
-      rep.add(`echo round trip p99 (${n}${label})`, `${p99.toFixed(3)} ms`, 'raw PTY', `${anchor.p99_ms.toFixed(3)} ms`, (p99 / anchor.p99_ms).toFixed(1));
-    }
-    ws.close();
+  } finally {
+    bareServer.kill();
   }
 
   // The same echo as a player's browser does it (it negotiates permessage-deflate), beside the
