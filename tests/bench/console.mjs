@@ -166,10 +166,11 @@ try {
     rep.add(`echo round trip p50 (${what})`, `${p50.toFixed(3)} ms`, anchorName, `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
     rep.add(`echo round trip p99 (${what})`, `${p99.toFixed(3)} ms`, anchorName, `${anchor.p99_ms.toFixed(3)} ms`, (p99 / anchor.p99_ms).toFixed(1));
   };
+  const warm = anchorEcho(ECHOES, 0, WARMUP_S);
   try {
     for (const [mode, perMessageDeflate] of [['', false], [', permessage-deflate', true]]) {
       if (!perMessageDeflate) {
-        const warm = anchorEcho(ECHOES, 0, WARMUP_S), paced = anchorEcho(PACED, GAP_MS, 0);
+        const paced = anchorEcho(PACED, GAP_MS, 0);
         await idle();
         const bareWs = new WebSocket(`ws://127.0.0.1:${barePort}`, { perMessageDeflate: false });
         await new Promise((ok, fail) => { bareWs.on('open', ok); bareWs.on('error', fail); });
@@ -186,7 +187,9 @@ try {
         v.close();
       } else {
         const v = await viewer(inst.id, { perMessageDeflate });
-        row(`${ECHOES}${mode}`, await (await echoClient(v))(ECHOES), 'raw PTY', raw);
+        const echoes = await echoClient(v);
+        row(`${ECHOES}${mode}`, await echoes(ECHOES), 'raw PTY', raw);
+        row(`${ECHOES}${mode}, after ${WARMUP_S} s of echoes`, await echoes(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
         v.close();
       }
     }
