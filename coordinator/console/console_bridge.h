@@ -8,7 +8,6 @@
 // agent, keepalive pings, idle timeouts, close codes. Logic thread only.
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>

@@ -73,8 +73,6 @@ class Gateway final : public NodeLinks, public NodeStreams {
 
   proto::Result<StreamHandle> openStream(const StreamOpenRequest& request,
                                          StreamSink* sink) override;
-  void streamData(const StreamHandle& stream, std::string_view payload) override;
-  void streamCredit(const StreamHandle& stream, uint64_t bytes) override;
   void closeStream(const StreamHandle& stream) override;
   size_t streamCount() const;
 

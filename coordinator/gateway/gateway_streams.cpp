@@ -30,18 +30,6 @@ proto::Result<StreamHandle> Gateway::openStream(const StreamOpenRequest& request
   return handle;
 }
 
-void Gateway::streamData(const StreamHandle& s, std::string_view payload) {
-  auto it = links_.find(s.link);
-  if (it == links_.end() || it->second.closing || !it->second.streams.count(s.stream_id)) return;
-  transport_.sendBinary(s.link, proto::encodeStreamFrame(s.stream_id, payload));
-}
-
-void Gateway::streamCredit(const StreamHandle& s, uint64_t bytes) {
-  auto it = links_.find(s.link);
-  if (it == links_.end() || !it->second.streams.count(s.stream_id)) return;
-  send(it->second, proto::encode(proto::StreamCredit{s.stream_id, bytes}));
-}
-
 void Gateway::closeStream(const StreamHandle& s) {
   auto it = links_.find(s.link);
   if (it == links_.end() || !it->second.streams.erase(s.stream_id)) return;

@@ -1,6 +1,8 @@
 #pragma once
 // Streams the coordinator opens on an agent link (docs/protocol.md, "Streams"): used by the
-// console bridge. Ids are odd (the coordinator's half), per link. Logic thread only.
+// console bridge, whose bytes the network module relays itself (net::Server::splice): here are
+// the open, the close and what reaches the logic thread. Ids are odd (the coordinator's half),
+// per link. Logic thread only.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -49,10 +51,6 @@ class NodeStreams {
   /// Sends stream.open on the node's ready link. Unavailable when the node has none.
   virtual proto::Result<StreamHandle> openStream(const StreamOpenRequest& request,
                                                  StreamSink* sink) = 0;
-  /// Input bytes as one binary frame (payload at most 64 KiB; the caller respects the credit).
-  virtual void streamData(const StreamHandle& stream, std::string_view payload) = 0;
-  /// Grants the agent `bytes` more output.
-  virtual void streamCredit(const StreamHandle& stream, uint64_t bytes) = 0;
   /// Sends stream.close; the sink gets no further call.
   virtual void closeStream(const StreamHandle& stream) = 0;
 };

@@ -1,4 +1,4 @@
-// Splices (server.h, Splice): a console's bytes relayed between its client WebSocket and its
+// Splices (server.h, SpliceInput and Server::splice): a console's bytes relayed between its client WebSocket and its
 // stream on an agent link without leaving the lws thread. A keystroke's round trip through the
 // coordinator used to cross the logic thread twice each way (four thread wake-ups); the
 // application now only opens, feeds input credit to and ends a splice. Runs on the lws thread.
