@@ -108,21 +108,12 @@ std::string upgradeRequest(const std::string& auth) {
          "Sec-WebSocket-Protocol: zlh.agent.v1\r\n" + auth + "\r\n";
 }
 
-class ServerTest : public ::testing::Test {
+/// A started server on a kernel-picked port; the handler answers on the lws thread.
+class StartedServer {
  protected:
-  void SetUp() override {
-    ServerOptions o;
+  void start(ServerOptions o, UpgradeAuthorizer decide) {
     o.port = 0;
-    o.max_body_bytes = 1000;
-    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
-                           [](const UpgradeRequest& r) {
-                             UpgradeDecision d;
-                             d.accept = r.authorization == "Bearer good";
-                             d.context = "nd_1";
-                             d.refusal.status = 401;
-                             d.refusal.body = R"({"error":{"code":"unauthenticated","message":"no"}})";
-                             return d;
-                           });
+    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_, std::move(decide));
     ASSERT_TRUE(s.ok()) << s.error().message;
     server_ = std::move(*s);
     handler_.server = server_.get();
@@ -130,6 +121,22 @@ class ServerTest : public ::testing::Test {
   }
   RecordingHandler handler_;
   std::unique_ptr<Server> server_;
+};
+
+class ServerTest : public ::testing::Test, protected StartedServer {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.max_body_bytes = 1000;
+    start(o, [](const UpgradeRequest& r) {
+      UpgradeDecision d;
+      d.accept = r.authorization == "Bearer good";
+      d.context = "nd_1";
+      d.refusal.status = 401;
+      d.refusal.body = R"({"error":{"code":"unauthenticated","message":"no"}})";
+      return d;
+    });
+  }
 };
 
 TEST_F(ServerTest, AnswersHttpWithBody) {
@@ -263,24 +270,17 @@ std::vector<std::string> readMessages(int fd, size_t bytes) {
 
 // A console-like endpoint (binary_stream) joins the binary messages that queue behind a slow
 // client; any other endpoint keeps every message as it was sent.
-class JoinTest : public ::testing::TestWithParam<bool> {
+class JoinTest : public ::testing::TestWithParam<bool>, protected StartedServer {
  protected:
   void SetUp() override {
     ServerOptions o;
-    o.port = 0;
     o.endpoints = {{"/agent/v1/connect", "zlh.agent.v1", GetParam()}};
-    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
-                           [](const UpgradeRequest&) {
-                             UpgradeDecision d;
-                             d.accept = true;
-                             return d;
-                           });
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    server_ = std::move(*s);
-    handler_.server = server_.get();
+    start(o, [](const UpgradeRequest&) {
+      UpgradeDecision d;
+      d.accept = true;
+      return d;
+    });
   }
-  RecordingHandler handler_;
-  std::unique_ptr<Server> server_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Endpoints, JoinTest, ::testing::Bool(),
@@ -382,26 +382,19 @@ std::string streamFrame(uint32_t id, const std::string& payload) {
 // A console client spliced to a link's stream: bytes relayed both ways on the lws thread, input
 // held until the stream is joined and within its credit, output credit granted back, other
 // messages still reaching the handler, and the splice ended by a close.
-class SpliceTest : public ::testing::Test {
+class SpliceTest : public ::testing::Test, protected StartedServer {
  protected:
   void SetUp() override {
     ServerOptions o;
-    o.port = 0;
     o.endpoints = {{"/link", "zlh.agent.v1"}, {"/console", "zlh.console.v1", true}};
-    auto s = Server::start(o, [](std::function<void()> fn) { fn(); }, handler_,
-                           [](const UpgradeRequest& r) {
-                             UpgradeDecision d;
-                             d.accept = true;
-                             d.context = r.endpoint;
-                             if (r.endpoint == "zlh.console.v1") d.splice = SpliceInput{100, 0x02};
-                             return d;
-                           });
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    server_ = std::move(*s);
-    handler_.server = server_.get();
+    start(o, [](const UpgradeRequest& r) {
+      UpgradeDecision d;
+      d.accept = true;
+      d.context = r.endpoint;
+      if (r.endpoint == "zlh.console.v1") d.splice = SpliceInput{100, 0x02};
+      return d;
+    });
   }
-  RecordingHandler handler_;
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(SpliceTest, RelaysBothWaysWithCredit) {
