@@ -99,6 +99,17 @@ describe('console through the coordinator', () => {
     b.ws.close();
   });
 
+  test('input typed the moment the socket opens waits for the stream, and arrives in order', async () => {
+    const v = new Viewer((await ticket()).body.url);
+    // Sent before the coordinator has opened the agent's stream: held, not lost or reordered.
+    v.ws.on('open', () => { for (let i = 1; i <= 5; i++) v.type(`say early-${i}\n`); });
+    await v.opened;
+    const answers = () => [...v.text().matchAll(/\[Server\] (early-\d)/g)].map((m) => m[1]);
+    await waitFor('five answers', () => answers().length >= 5);
+    assert.deepEqual(answers().slice(-5), ['early-1', 'early-2', 'early-3', 'early-4', 'early-5']);
+    v.ws.close();
+  });
+
   test('a shell for a template that offers one: in its directory, its env, hung up on close', async () => {
     const httpd = "node -e \"require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, process.env.HOST)\"";
     const r = await createInstance(coord, { name: 'ide', template: 'process', params: { command: httpd } }, { token: userToken });
