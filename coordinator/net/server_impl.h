@@ -127,6 +127,8 @@ struct Server::Impl {
   // splice.cpp
   void startSplice(Conn& client, ConnId link, uint32_t stream_id, uint64_t output_window);
   void addSpliceCredit(Conn& client, uint64_t bytes);
+  /// Sends the waiting input that the credit covers, in order.
+  void flushSpliceInput(SpliceState& s);
   /// A whole message from a link: true when it was a spliced stream's frame, relayed.
   bool relayFromLink(Conn& link, std::string& message);
   /// A whole message from a spliced client: true when it went to the stream (or waits for credit).

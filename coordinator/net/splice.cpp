@@ -31,8 +31,11 @@ void Server::Impl::startSplice(Conn& client, ConnId link_id, uint32_t stream_id,
 
 void Server::Impl::addSpliceCredit(Conn& client, uint64_t bytes) {
   if (!client.splice) return;
-  SpliceState& s = *client.splice;
-  s.input_credit += bytes;
+  client.splice->input_credit += bytes;
+  flushSpliceInput(*client.splice);
+}
+
+void Server::Impl::flushSpliceInput(SpliceState& s) {
   auto [link_wsi, link] = findWs(s.link);
   // Whole messages only: each starts with its op byte.
   while (!s.pending.empty() && s.pending.front().size() <= s.input_credit) {
@@ -70,20 +73,16 @@ bool Server::Impl::relayFromClient(Conn& client, std::string& message, bool bina
     Handler& h = handler;
     poster([&h, id = client.id] { h.onSpliceInput(id); });
   }
-  if (s.pending.empty() && message.size() <= s.input_credit) {
-    s.input_credit -= message.size();
-    auto [link_wsi, link] = findWs(s.link);
-    if (link)
-      queueMessage(link_wsi, *link, proto::encodeStreamFrame(s.stream_id, message), true);
-    return true;
-  }
-  if (s.pending_bytes + message.size() > s.input.max_pending) {
+  // The bound counts what has to wait: input that can go at once is never dropped.
+  const bool waits = !s.pending.empty() || message.size() > s.input_credit;
+  if (waits && s.pending_bytes + message.size() > s.input.max_pending) {
     spdlog::warn("console {}: input dropped: {} bytes waiting for the agent", client.id,
                  s.pending_bytes);
     return true;
   }
   s.pending_bytes += message.size();
   s.pending.push_back(std::move(message));
+  flushSpliceInput(s);
   return true;
 }
 
