@@ -125,7 +125,9 @@ try {
 
   // Echo: one byte typed, the same byte back, through the whole path; without and with
   // permessage-deflate (browsers offer it; the npm ws client too unless told not to).
-  const raw = JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(ECHOES)], { encoding: 'utf8' }));
+  const anchorEcho = (n, gapMs, warmupS) =>
+    JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(n), String(gapMs), String(warmupS)], { encoding: 'utf8' }));
+  const raw = anchorEcho(ECHOES, 0, 0);
   const inst = await instance('echo', 'stty raw -echo; echo READY; exec cat');
   // The cold start's own anchor: the same client against a bare ws echo server in another
   // process, also started after the cores idled.
@@ -159,8 +161,6 @@ try {
       return samples;
     };
   };
-  const anchorEcho = (n, gapMs, warmupS) =>
-    JSON.parse(execFileSync('python3', [ANCHOR, 'echo', String(n), String(gapMs), String(warmupS)], { encoding: 'utf8' }));
   const row = (what, samples, anchorName, anchor) => {
     const p50 = median(samples), p99 = percentile(samples, 0.99);
     rep.add(`echo round trip p50 (${what})`, `${p50.toFixed(3)} ms`, anchorName, `${anchor.p50_ms.toFixed(3)} ms`, (p50 / anchor.p50_ms).toFixed(1));
@@ -168,31 +168,29 @@ try {
   };
   const warm = anchorEcho(ECHOES, 0, WARMUP_S);
   try {
-    for (const [mode, perMessageDeflate] of [['', false], [', permessage-deflate', true]]) {
-      if (!perMessageDeflate) {
-        const paced = anchorEcho(PACED, GAP_MS, 0);
-        await idle();
-        const bareWs = new WebSocket(`ws://127.0.0.1:${barePort}`, { perMessageDeflate: false });
-        await new Promise((ok, fail) => { bareWs.on('open', ok); bareWs.on('error', fail); });
-        const bare = await (await echoClient(bareWs))(ECHOES);
-        bareWs.close();
-        await idle();
-        const v = await viewer(inst.id, { perMessageDeflate });
-        const echoes = await echoClient(v);
-        const cold = await echoes(ECHOES);
-        row(`${ECHOES}`, cold, 'raw PTY', raw);
-        row(`${ECHOES}, cold`, cold, 'a bare ws echo server, cold too', { p50_ms: median(bare), p99_ms: percentile(bare, 0.99) });
-        row(`${ECHOES}, after ${WARMUP_S} s of echoes`, await echoes(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
-        row(`${PACED}, one every ${GAP_MS} ms`, await echoes(PACED, GAP_MS), 'raw PTY', paced);
-        v.close();
-      } else {
-        const v = await viewer(inst.id, { perMessageDeflate });
-        const echoes = await echoClient(v);
-        row(`${ECHOES}${mode}`, await echoes(ECHOES), 'raw PTY', raw);
-        row(`${ECHOES}${mode}, after ${WARMUP_S} s of echoes`, await echoes(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
-        v.close();
-      }
-    }
+    // Without compression: cold (beside a raw PTY and beside the bare server, each after idle
+    // cores), after a warm-up, and at a player's pace.
+    const paced = anchorEcho(PACED, GAP_MS, 0);
+    await idle();
+    const bareWs = new WebSocket(`ws://127.0.0.1:${barePort}`, { perMessageDeflate: false });
+    await new Promise((ok, fail) => { bareWs.on('open', ok); bareWs.on('error', fail); });
+    const bare = await (await echoClient(bareWs))(ECHOES);
+    bareWs.close();
+    await idle();
+    const plain = await viewer(inst.id, { perMessageDeflate: false });
+    const echoes = await echoClient(plain);
+    const cold = await echoes(ECHOES);
+    row(`${ECHOES}`, cold, 'raw PTY', raw);
+    row(`${ECHOES}, cold`, cold, 'a bare ws echo server, cold too', { p50_ms: median(bare), p99_ms: percentile(bare, 0.99) });
+    row(`${ECHOES}, after ${WARMUP_S} s of echoes`, await echoes(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
+    row(`${PACED}, one every ${GAP_MS} ms`, await echoes(PACED, GAP_MS), 'raw PTY', paced);
+    plain.close();
+    // With permessage-deflate: right after opening, then after a warm-up.
+    const deflate = await viewer(inst.id, { perMessageDeflate: true });
+    const deflated = await echoClient(deflate);
+    row(`${ECHOES}, permessage-deflate`, await deflated(ECHOES), 'raw PTY', raw);
+    row(`${ECHOES}, permessage-deflate, after ${WARMUP_S} s of echoes`, await deflated(ECHOES, 0, WARMUP_S), 'raw PTY, warmed alike', warm);
+    deflate.close();
   } finally {
     bareServer.kill();
   }
